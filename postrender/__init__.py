@@ -1,0 +1,1 @@
+"""lmcache-k8s post-renderer: validates and enforces LMCache invariants on a manifest stream."""

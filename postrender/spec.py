@@ -1,0 +1,226 @@
+"""The chart's values as pydantic models: the one source of truth for every default and rule.
+
+`values.schema.json` and the chart's per-entry defaults (`templates/_defaults.tpl`) are
+generated from these models by `python -m postrender.schema --write`; the post-renderer
+validates what it reads back from rendered workloads with the same models, so a rule
+written here is enforced by Helm, by the post-renderer and by the tests alike.
+
+Field names are the camelCase keys users write in values files, so error paths read
+exactly like the values they point at (`engines.my-cache.l1.sizeGB`).
+
+Rules that relate two fields or two entries (ports that must differ, a coordinator
+reference that must exist, ...) live in `postrender.relations`; the ones JSON Schema can
+still express are also attached to the schema here via `json_schema_extra`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# DNS-1035 label, short enough that `<name>-connection` stays within 63 characters.
+NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+NAME_MAX_LENGTH = 55
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
+
+DEFAULT_IMAGE_REPOSITORY = "lmcache/vllm-openai"
+PullPolicy = Literal["Always", "Never", "IfNotPresent"]
+Port = Annotated[int, Field(ge=1, le=65535)]
+ServerPort = Annotated[int, Field(ge=1024, le=65535)]
+# Free-form Kubernetes objects: the Kubernetes schemas check them after rendering.
+KubeObject = dict[str, Any]
+KubeList = list[dict[str, Any]]
+StringMap = dict[str, str]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (typos must not pass silently); types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ImageSpec(Strict):
+    repository: str = Field(DEFAULT_IMAGE_REPOSITORY, min_length=1)
+    tag: str = Field("latest", min_length=1, description="A tag, or a digest `sha256:...`.")
+    pullPolicy: PullPolicy = "IfNotPresent"
+
+
+class PullSecret(Strict):
+    name: str = Field(min_length=1)
+
+
+class ServerSpec(Strict):
+    port: ServerPort = Field(5555, description="ZMQ port vLLM connects to.")
+    httpPort: ServerPort = Field(8080, description="HTTP frontend: health and /metrics.")
+    chunkSize: int = Field(256, gt=0)
+    maxWorkers: int = Field(1, gt=0)
+    hashAlgorithm: Literal["builtin", "sha256_cbor", "blake3"] = "blake3"
+
+
+class L1Spec(Strict):
+    sizeGB: float = Field(gt=0, description="L1 (CPU memory) cache size in GB.")
+
+
+class EvictionSpec(Strict):
+    policy: Literal["LRU"] = "LRU"
+    triggerWatermark: float = Field(0.8, gt=0, le=1)
+    evictionRatio: float = Field(0.2, gt=0, le=1)
+
+
+class ServiceMonitorSpec(Strict):
+    enabled: bool = False
+    interval: str = Field("30s", pattern=r"^([0-9]+(ms|s|m|h))+$")
+    labels: StringMap | None = None
+
+
+def _service_monitor_needs_metrics(schema: dict[str, Any]) -> None:
+    # JSON Schema twin of relations.service_monitor_needs_metrics.
+    schema["if"] = {
+        "properties": {"serviceMonitor": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}},
+        "required": ["serviceMonitor"],
+    }
+    schema["then"] = {"properties": {"enabled": {"const": True}}}
+
+
+class PrometheusSpec(Strict):
+    model_config = ConfigDict(json_schema_extra=_service_monitor_needs_metrics)
+
+    enabled: bool = True
+    port: Port = Field(9090, description="Port of the `<name>-metrics` Service.")
+    serviceMonitor: ServiceMonitorSpec = ServiceMonitorSpec()
+
+
+class L2Backend(BaseModel):
+    """One `--l2-adapter`: a `type` plus that adapter's own keys (free-form)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    type: str = Field(min_length=1)
+
+
+class CoordinatorName(Strict):
+    name: Name
+
+
+def _ref_xor_url(schema: dict[str, Any]) -> None:
+    # JSON Schema twin of relations.ref_xor_url.
+    schema["oneOf"] = [{"required": ["ref"]}, {"required": ["url"]}]
+
+
+class CoordinatorRef(Strict):
+    model_config = ConfigDict(json_schema_extra=_ref_xor_url)
+
+    ref: CoordinatorName | None = None
+    url: str | None = Field(None, pattern=r"^https?://[^\s/]+")
+    heartbeatInterval: int = Field(5, gt=0, description="Seconds between heartbeats.")
+    l2EventReporting: bool = False
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class PodShape(Strict):
+    """Scheduling and pod-shaping fields shared by every kind."""
+
+    image: ImageSpec = ImageSpec()
+    imagePullSecrets: list[PullSecret] | None = None
+    logLevel: LogLevel = "INFO"
+    affinity: KubeObject | None = None
+    tolerations: KubeList | None = None
+    priorityClassName: str | None = None
+    env: KubeList | None = None
+    volumes: KubeList | None = None
+    volumeMounts: KubeList | None = None
+    podAnnotations: StringMap | None = None
+    podLabels: StringMap | None = None
+    serviceAccountName: str | None = None
+    extraArgs: list[str] | None = None
+
+
+class EngineSpec(PodShape):
+    """One LMCache server per matching node (a DaemonSet)."""
+
+    server: ServerSpec = ServerSpec()
+    l1: L1Spec
+    eviction: EvictionSpec = EvictionSpec()
+    prometheus: PrometheusSpec = PrometheusSpec()
+    l2Backends: list[L2Backend] | None = None
+    coordinator: CoordinatorRef | None = None
+    resourceOverrides: KubeObject | None = None
+    # An explicit {} removes the default: the chart treats this map as a whole.
+    nodeSelector: StringMap = {"nvidia.com/gpu.present": "true"}
+    runtimeClassName: str = Field("nvidia", description='"" omits the field (CDI/NRI clusters).')
+    privileged: bool = True
+
+
+BLEND_CHUNK_SIZE = 256  # the blend matcher needs chunk = vLLM block size 64 x 4
+
+
+class BlendServerSpec(ServerSpec):
+    chunkSize: Literal[256] = BLEND_CHUNK_SIZE
+
+
+class BlendSpec(Strict):
+    checkLayer: int = Field(1, ge=0, description="Layer where token importance is scored.")
+    recompRatio: float = Field(0.15, gt=0, le=1, description="Share of non-prefix tokens recomputed.")
+
+
+class PayloadImage(Strict):
+    repository: str = Field(min_length=1, description="The CacheBlend plugin image; required.")
+    tag: str = Field("latest", min_length=1)
+    pullPolicy: PullPolicy = "IfNotPresent"
+
+
+class InjectionSpec(Strict):
+    payloadImage: PayloadImage
+    imagePullSecrets: list[PullSecret] | None = None
+    targetContainer: str | None = None
+    cudagraph: Literal["eager", "piecewise", "full_decode_only"] = "eager"
+
+
+class CacheBlendSpec(EngineSpec):
+    server: BlendServerSpec = BlendServerSpec()
+    blend: BlendSpec = BlendSpec()
+    injection: InjectionSpec
+
+
+class CoordinatorSpec(PodShape):
+    """The fleet coordinator (a Deployment); field order is the order of its flags."""
+
+    replicas: int = Field(1, ge=0)
+    host: str = Field("0.0.0.0", min_length=1)
+    port: Port = 9300
+    instanceTimeout: int = Field(30, gt=0)
+    healthCheckInterval: int = Field(10, ge=0, description="0 disables.")
+    evictionCheckInterval: int = Field(5, ge=0, description="0 disables.")
+    evictionRatio: float = Field(0.2, ge=0, le=1)
+    triggerWatermark: float = Field(1.0, gt=0, le=1)
+    blendChunkSize: int = Field(256, gt=0)
+    blendProbeStride: int = Field(1, gt=0)
+    blendLookup: bool = True
+    prometheus: PrometheusSpec = PrometheusSpec()
+    resources: KubeObject | None = None
+    nodeSelector: StringMap | None = None
+    runtimeClassName: str | None = None
+
+
+# The three maps of the values, with the component label their objects carry.
+KINDS: dict[str, tuple[type[BaseModel], str]] = {
+    "engines": (EngineSpec, "cache-engine"),
+    "cacheBlendEngines": (CacheBlendSpec, "cacheblend-engine"),
+    "coordinators": (CoordinatorSpec, "coordinator"),
+}
+
+from postrender.values_webhook import WebhookValues  # noqa: E402  (kept apart: its own owner)
+
+
+class Values(Strict):
+    global_: KubeObject = Field(default_factory=dict, alias="global")
+    nameOverride: str = ""
+    fullnameOverride: str = ""
+    clusterDomain: str = Field("cluster.local", min_length=1)
+    engines: dict[Name, EngineSpec] = {}
+    cacheBlendEngines: dict[Name, CacheBlendSpec] = {}
+    coordinators: dict[Name, CoordinatorSpec] = {}
+    webhook: WebhookValues = WebhookValues()

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Static checks: ruff, helm lint --strict on every ci/ scenario (Helm 3 and 4), yamllint on values.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH="$root/.tools/bin:$root/.venv/bin:$PATH"
+ruff check postrender webhook tests scripts
+ruff format --check postrender webhook tests scripts
+yamllint -c .yamllint charts/lmcache/values.yaml charts/lmcache/ci ct.yaml
+for helm in helm3 helm4; do
+  for values in charts/lmcache/ci/*-values.yaml; do
+    "$helm" lint --strict charts/lmcache -f "$values" --api-versions monitoring.coreos.com/v1 \
+      --api-versions cert-manager.io/v1 >/dev/null || { echo "$helm lint failed: $values"; exit 1; }
+  done
+done
+echo "lint: ok"

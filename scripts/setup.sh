@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One idempotent setup: a virtualenv with the project and its test tools,
+# plus Helm 3 and Helm 4 under .tools/bin. Safe to run again.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+bash scripts/install-helm.sh
