@@ -52,7 +52,8 @@ def _rule(err: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "is not a known field (check the spelling)"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected', '')}{_got(value)}".replace("'", "")
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return f"must be one of {expected}{_got(value)}"
     if kind == "string_pattern_mismatch":
         return f"must match {ctx.get('pattern')}{_got(value)}"
     if kind == "string_too_short":
