@@ -1,0 +1,99 @@
+"""Every ci/*-values.yaml scenario, on Helm 3 and Helm 4, with and without the post-renderer.
+
+The post-renderer runs as an executable under Helm 3 and as the `lmcache` plugin under
+Helm 4; on the chart's own output it must change nothing, so both renders give the same
+objects. Every object must pass the Kubernetes schemas (or the CRD schema of its kind).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import (
+    API_VERSIONS,
+    CHART,
+    CI_VALUES,
+    HELMS,
+    K8S_VERSIONS,
+    helm_binary,
+    helm_env,
+    ref,
+    render,
+    validate_object,
+)
+
+FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
+# The `helm` TLS mode generates a fresh CA on every render; these fields differ run to run.
+RANDOM_FIELDS = {("Secret", "data"), ("MutatingWebhookConfiguration", "webhooks")}
+
+
+def test_there_are_scenarios():
+    assert len(CI_VALUES) >= 6, "charts/lmcache/ci/ should hold one values file per scenario"
+
+
+@functools.cache
+def rendered(values: Path, helm: str, postrender: bool):
+    return render(values_files=(values,), helm=helm, postrender=postrender)
+
+
+def comparable(docs: list[dict], random_tls: bool) -> list[dict]:
+    out = []
+    for doc in docs:
+        doc = copy.deepcopy(doc)
+        annotations = doc.get("metadata", {}).get("annotations") or {}
+        annotations.pop(FILENAME_ANNOTATION, None)
+        if not annotations and "annotations" in doc.get("metadata", {}):
+            del doc["metadata"]["annotations"]
+        for kind, field in RANDOM_FIELDS:
+            if random_tls and doc.get("kind") == kind and field in doc:
+                doc[field] = "<random>"
+        out.append(doc)
+    return out
+
+
+scenarios = pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+helms = pytest.mark.parametrize("helm", HELMS)
+
+
+@scenarios
+@helms
+def test_renders_the_same_objects_with_and_without_the_post_renderer(values, helm):
+    plain = rendered(values, helm, False)
+    post = rendered(values, helm, True)
+    assert plain.returncode == 0, plain.stderr
+    assert post.returncode == 0, post.stderr
+    assert [ref(d) for d in post.docs] == [ref(d) for d in plain.docs]
+    random_tls = "helm-tls" in values.name  # certificates generated at render time
+    assert comparable(post.docs, random_tls) == comparable(plain.docs, random_tls)
+
+
+@scenarios
+@helms
+def test_lints_strictly(values, helm):
+    args = [helm_binary(helm), "lint", "--strict", str(CHART), "-f", str(values)]
+    for api in API_VERSIONS:
+        args += ["--api-versions", api]
+    proc = subprocess.run(args, capture_output=True, text=True, env=helm_env(helm), timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@scenarios
+@pytest.mark.parametrize("version", K8S_VERSIONS)
+def test_every_object_passes_its_schema(values, version):
+    docs = rendered(values, "helm3", True).docs
+    assert docs, "a scenario must render objects"
+    for doc in docs:
+        try:
+            validate_object(doc, version)
+        except Exception as exc:  # name the object in the failure
+            raise AssertionError(f"{ref(doc)} fails the {version} schema: {exc}") from exc
+
+
+def test_a_kind_without_schema_fails_validation():
+    with pytest.raises(AssertionError, match="no schema"):
+        validate_object({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x"}}, "1.35")
