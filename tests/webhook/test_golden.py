@@ -1,0 +1,92 @@
+"""Golden cases: each input pod + engine ConfigMap gives exactly the committed output pod.
+
+Regenerate the outputs with `UPDATE_GOLDEN=1 bash scripts/test.sh tests/webhook`, then
+read the diff before committing it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from webhook.constants import (
+    CUDAGRAPH_MODES,
+    INJECTED_ANNOTATION,
+    SKIP_REASON_ANNOTATION,
+    SKIP_REASONS,
+)
+from webhook.inject import Injected, Skipped, decide
+from webhook.patch import apply_patch, make_patch
+
+from .goldens import UPDATE, Case, case_paths, dump_pod, load_case
+
+CASES = [load_case(path) for path in case_paths()]
+SKIP_CASES = [case for case in CASES if case.expect != "injected"]
+
+
+@pytest.fixture(params=CASES, ids=lambda case: case.name)
+def case(request: pytest.FixtureRequest) -> Case:
+    return request.param
+
+
+def run(case: Case) -> Injected | Skipped:
+    before = copy.deepcopy(case.pod)
+    outcome = decide(case.pod, case.engine)
+    assert case.pod == before, "decide() must not modify its input"
+    if UPDATE:
+        case.golden.write_text(f"# Generated from {case.path.name}: {case.description}\n")
+        with case.golden.open("a") as out:
+            out.write(dump_pod(outcome.pod))
+    return outcome
+
+
+def test_output_matches_golden_file(case: Case) -> None:
+    outcome = run(case)
+    assert case.golden.exists(), f"missing {case.golden.name}: run with UPDATE_GOLDEN=1"
+    assert outcome.pod == yaml.safe_load(case.golden.read_text())
+
+
+def test_outcome_is_the_one_the_case_declares(case: Case) -> None:
+    outcome = run(case)
+    if case.expect == "injected":
+        assert isinstance(outcome, Injected)
+        assert outcome.pod["metadata"]["annotations"][INJECTED_ANNOTATION] == "true"
+    else:
+        assert isinstance(outcome, Skipped)
+        assert outcome.reason.value == case.expect
+
+
+@pytest.mark.parametrize("skip_case", SKIP_CASES, ids=lambda case: case.name)
+def test_a_skip_changes_nothing_but_the_skip_annotation(skip_case: Case) -> None:
+    outcome = run(skip_case)
+    assert isinstance(outcome, Skipped)
+    expected = copy.deepcopy(skip_case.pod)
+    expected["metadata"].setdefault("annotations", {})[SKIP_REASON_ANNOTATION] = skip_case.expect
+    assert outcome.pod == expected
+
+
+def test_patch_turns_the_request_pod_into_the_golden_pod(case: Case) -> None:
+    outcome = run(case)
+    patch = make_patch(case.pod, outcome.pod)
+    assert patch, "every case changes at least one annotation"
+    assert apply_patch(case.pod, patch) == yaml.safe_load(case.golden.read_text())
+
+
+def test_output_is_a_valid_pod(case: Case) -> None:
+    outcome = run(case)
+    kubernetes_validate.validate(outcome.pod, "1.33", strict=True)
+
+
+def test_every_skip_reason_and_cudagraph_mode_has_a_case() -> None:
+    expectations = {case.expect for case in CASES}
+    assert set(SKIP_REASONS) <= expectations
+    modes = {case.engine.cudagraph for case in CASES if case.engine and case.expect == "injected"}
+    assert modes == set(CUDAGRAPH_MODES)
+
+
+def test_no_golden_file_is_orphaned() -> None:
+    goldens = {p.name for p in case_paths()[0].parent.glob("*.injected.yaml")}
+    assert goldens == {case.golden.name for case in CASES}

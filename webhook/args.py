@@ -1,0 +1,200 @@
+"""Editing a vLLM argument list without duplicating or contradicting flags.
+
+vLLM's parser accepts several spellings of the same flag (`--block-size 32`,
+`--block-size=32`, `--block_size 32`, `--enable-chunked-prefill` versus its
+`--no-` twin, boolean flags written as `--enforce-eager=true`). Appending our flags next
+to a user's spelling would either be rejected or silently lose to whichever comes last,
+so every spelling of a flag family is removed before the webhook's own value is added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from webhook.constants import CUDAGRAPH_EAGER, CUDAGRAPH_FULL_DECODE_ONLY
+from webhook.engine import EngineConfig, compact_json
+
+# Tokens after a bare `--` are positional for argparse; flags must go before it.
+END_OF_OPTIONS = "--"
+# Single-dash aliases vLLM defines for flags the webhook sets.
+SHORT_ALIASES = {"-pp": "--pipeline-parallel-size"}
+# Values argparse-style boolean flags have been seen with (`--enforce-eager true`).
+BOOLEAN_WORDS = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
+
+
+@dataclass(frozen=True)
+class FlagFamily:
+    """All flag names that set one vLLM option, so they are removed together."""
+
+    names: frozenset[str]
+    takes_value: bool
+
+
+ATTENTION_BACKEND = FlagFamily(frozenset({"--attention-backend"}), takes_value=True)
+KV_TRANSFER_CONFIG = FlagFamily(frozenset({"--kv-transfer-config"}), takes_value=True)
+BLOCK_SIZE = FlagFamily(frozenset({"--block-size"}), takes_value=True)
+PIPELINE_PARALLEL = FlagFamily(frozenset({"--pipeline-parallel-size"}), takes_value=True)
+CHUNKED_PREFILL = FlagFamily(
+    frozenset({"--enable-chunked-prefill", "--no-enable-chunked-prefill"}), takes_value=False
+)
+ASYNC_SCHEDULING = FlagFamily(
+    frozenset({"--async-scheduling", "--no-async-scheduling"}), takes_value=False
+)
+ENFORCE_EAGER = FlagFamily(frozenset({"--enforce-eager", "--no-enforce-eager"}), takes_value=False)
+COMPILATION_CONFIG = FlagFamily(frozenset({"--compilation-config"}), takes_value=True)
+
+# Families the webhook owns in every cudagraph mode. `--enforce-eager` is among them:
+# in the non-eager modes it would switch CUDA graphs off behind the engine's back.
+ALWAYS_REPLACED = (
+    ATTENTION_BACKEND,
+    KV_TRANSFER_CONFIG,
+    BLOCK_SIZE,
+    PIPELINE_PARALLEL,
+    CHUNKED_PREFILL,
+    ASYNC_SCHEDULING,
+    ENFORCE_EAGER,
+)
+
+FULL_DECODE_ONLY = {"cudagraph_mode": "FULL_DECODE_ONLY"}
+
+
+@dataclass(frozen=True)
+class ParsedFlag:
+    name: str  # canonical: leading `--`, dashes for underscores
+    subkey: str | None  # `--compilation-config.level` -> "level"
+    inline_value: str | None  # `--flag=value` -> "value"
+
+
+def parse_flag(token: str) -> ParsedFlag | None:
+    """Read a token as vLLM's parser would name it, or None when it is not a flag."""
+    if token.startswith("--") and len(token) > 2:
+        body, has_value, value = token[2:].partition("=")
+        base, has_dot, subkey = body.partition(".")
+        return ParsedFlag(
+            name="--" + base.replace("_", "-"),
+            subkey=subkey if has_dot else None,
+            inline_value=value if has_value else None,
+        )
+    if token.startswith("-") and not token.startswith("--"):
+        body, has_value, value = token.partition("=")
+        if body in SHORT_ALIASES:
+            return ParsedFlag(SHORT_ALIASES[body], None, value if has_value else None)
+    return None
+
+
+def _looks_like_flag(token: str) -> bool:
+    # "-1" is a value; "-pp" or "--x" is a flag.
+    return token.startswith("--") or (len(token) > 1 and token[0] == "-" and token[1].isalpha())
+
+
+def options_part(args: Sequence[str]) -> list[str]:
+    """The tokens argparse may read as options (everything before a bare `--`)."""
+    args = list(args)
+    return args[: args.index(END_OF_OPTIONS)] if END_OF_OPTIONS in args else args
+
+
+def has_flag(args: Sequence[str], family: FlagFamily) -> bool:
+    for token in options_part(args):
+        parsed = parse_flag(token)
+        if parsed is not None and parsed.name in family.names:
+            return True
+    return False
+
+
+def remove_family(
+    args: Sequence[str], family: FlagFamily, subkeys: frozenset[str | None] | None = None
+) -> tuple[list[str], list[tuple[ParsedFlag, str | None]]]:
+    """Drop every spelling of `family` (with its value) and return what was dropped.
+
+    `subkeys` limits removal to the given dotted sub-keys (None standing for the plain
+    flag); by default all of them go.
+    """
+    kept: list[str] = []
+    removed: list[tuple[ParsedFlag, str | None]] = []
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == END_OF_OPTIONS:
+            kept.extend(args[index:])
+            break
+        parsed = parse_flag(token)
+        if (
+            parsed is None
+            or parsed.name not in family.names
+            or (subkeys is not None and parsed.subkey not in subkeys)
+        ):
+            kept.append(token)
+            index += 1
+            continue
+        following = args[index + 1] if index + 1 < len(args) else None
+        if parsed.inline_value is not None:
+            removed.append((parsed, parsed.inline_value))
+            index += 1
+        elif family.takes_value and following is not None and not _looks_like_flag(following):
+            removed.append((parsed, following))
+            index += 2
+        elif (
+            not family.takes_value and following is not None and following.lower() in BOOLEAN_WORDS
+        ):
+            removed.append((parsed, following))
+            index += 2
+        else:
+            removed.append((parsed, None))
+            index += 1
+    return kept, removed
+
+
+def _insert_options(args: list[str], additions: list[str]) -> list[str]:
+    if END_OF_OPTIONS in args:
+        at = args.index(END_OF_OPTIONS)
+        return args[:at] + additions + args[at:]
+    return args + additions
+
+
+def _full_decode_only_config(removed: list[tuple[ParsedFlag, str | None]]) -> str:
+    """Keep a user's own compilation settings, overriding only the cudagraph mode."""
+    merged: dict[str, object] = {}
+    for parsed, value in removed:
+        if parsed.subkey is not None or value is None:
+            continue
+        try:
+            loaded = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(loaded, dict):
+            merged.update(loaded)
+    merged.update(FULL_DECODE_ONLY)
+    return compact_json(merged)
+
+
+def cacheblend_args(args: Sequence[str], engine: EngineConfig) -> list[str]:
+    """The target container's args with the CacheBlend flags in place of any earlier ones."""
+    result = list(args)
+    for family in ALWAYS_REPLACED:
+        result, _ = remove_family(result, family)
+
+    additions = [
+        "--attention-backend",
+        "CUSTOM",
+        "--kv-transfer-config",
+        engine.kv_transfer_config,
+        "--block-size",
+        "64",
+        "--pipeline-parallel-size",
+        "1",
+        "--no-enable-chunked-prefill",
+        "--no-async-scheduling",
+    ]
+    if engine.cudagraph == CUDAGRAPH_EAGER:
+        additions.append("--enforce-eager")
+    elif engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY:
+        # Dotted spellings of other compilation keys stay; the mode itself is ours.
+        result, removed = remove_family(
+            result,
+            COMPILATION_CONFIG,
+            subkeys=frozenset({None, "cudagraph_mode", "cudagraph-mode"}),
+        )
+        additions += ["--compilation-config", _full_decode_only_config(removed)]
+    return _insert_options(result, additions)
