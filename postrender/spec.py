@@ -72,6 +72,11 @@ class ServiceMonitorSpec(Strict):
     enabled: bool = False
     interval: str = Field("30s", pattern=r"^([0-9]+(ms|s|m|h))+$")
     labels: StringMap | None = None
+    trustCRDsExist: bool = Field(
+        False,
+        description="Render the ServiceMonitor even when monitoring.coreos.com/v1 is not"
+        " advertised (helm lint cannot be told about API versions).",
+    )
 
 
 def _service_monitor_needs_metrics(schema: dict[str, Any]) -> None:
