@@ -1,0 +1,93 @@
+{{/*
+Rules JSON Schema cannot express (postrender/relations.py holds the same rules, with the
+same paths and wording), plus one about the cluster: a ServiceMonitor needs its API.
+values.schema.json already rejected wrong types, so the values read here are well-typed;
+the schema twins (ref xor url, serviceMonitor needs metrics) are repeated here so that
+--skip-schema-validation does not let them through.
+
+"lmcache.validate.errors" returns a JSON list of messages, one per problem.
+*/}}
+{{- define "lmcache.validate.errors" -}}
+{{- $root := . -}}
+{{- $errors := list -}}
+{{- $seen := dict -}}
+{{- $hasSM := include "lmcache.hasServiceMonitorAPI" $root -}}
+{{- range $kind := list "engines" "cacheBlendEngines" "coordinators" -}}
+{{- range $name := include "lmcache.entryNames" (dict "root" $root "kind" $kind) | fromJsonArray -}}
+{{- $raw := index (index $root.Values $kind) $name -}}
+{{- if kindIs "map" $raw -}}
+{{- $base := printf "%s.%s" $kind $name -}}
+{{- $s := include "lmcache.entry" (dict "root" $root "kind" $kind "name" $name) | fromJson -}}
+{{- if hasKey $seen $name -}}
+{{- $errors = append $errors (printf "%s: name already used by %s.%s (their Services would collide)" $base (get $seen $name) $name) -}}
+{{- else -}}
+{{- $_ := set $seen $name $kind -}}
+{{- end -}}
+{{- if $s.prometheus.serviceMonitor.enabled -}}
+{{- if not $s.prometheus.enabled -}}
+{{- $errors = append $errors (printf "%s.prometheus.serviceMonitor.enabled: needs prometheus.enabled: true" $base) -}}
+{{- else if not (or $hasSM $s.prometheus.serviceMonitor.trustCRDsExist) -}}
+{{- $errors = append $errors (printf "%s.prometheus.serviceMonitor.enabled: needs the monitoring.coreos.com/v1 API, which this cluster does not serve: install the Prometheus Operator CRDs first, or pass --api-versions monitoring.coreos.com/v1 to helm template when rendering offline (for helm lint, set prometheus.serviceMonitor.trustCRDsExist: true)" $base) -}}
+{{- end -}}
+{{- end -}}
+{{- if ne $kind "coordinators" -}}
+{{- if eq (include "lmcache.int" $s.server.httpPort) (include "lmcache.int" $s.server.port) -}}
+{{- $errors = append $errors (printf "%s.server.httpPort: must differ from server.port (both %s)" $base (include "lmcache.int" $s.server.port)) -}}
+{{- end -}}
+{{- if kindIs "map" $raw.coordinator -}}
+{{- if eq (hasKey $raw.coordinator "ref") (hasKey $raw.coordinator "url") -}}
+{{- $errors = append $errors (printf "%s.coordinator: set exactly one of ref and url" $base) -}}
+{{- end -}}
+{{- $target := "" -}}
+{{- if kindIs "map" $raw.coordinator.ref -}}
+{{- $target = $raw.coordinator.ref.name | default "" | toString -}}
+{{- end -}}
+{{- if $target -}}
+{{- if not (hasKey ($root.Values.coordinators | default dict) $target) -}}
+{{- $errors = append $errors (printf "%s.coordinator.ref.name: no coordinator named \"%s\" in coordinators" $base $target) -}}
+{{- else if kindIs "map" (index $root.Values.coordinators $target) -}}
+{{- $c := include "lmcache.entry" (dict "root" $root "kind" "coordinators" "name" $target) | fromJson -}}
+{{- $chunk := include "lmcache.int" $s.server.chunkSize -}}
+{{- $blend := include "lmcache.int" $c.blendChunkSize -}}
+{{- if ne $chunk $blend -}}
+{{- $errors = append $errors (printf "coordinators.%s.blendChunkSize: must equal the chunkSize of %s (%s), which uses this coordinator (got %s)" $target $base $chunk $blend) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (sortAlpha $errors) -}}
+{{- end -}}
+
+{{/*
+"lmcache.validate.warnings": problems that do not stop the install, as a JSON list; the
+same rules and wording as relations.warnings. NOTES.txt prints them.
+*/}}
+{{- define "lmcache.validate.warnings" -}}
+{{- $root := . -}}
+{{- $warnings := list -}}
+{{- range $name := include "lmcache.entryNames" (dict "root" $root "kind" "coordinators") | fromJsonArray -}}
+{{- $c := include "lmcache.entry" (dict "root" $root "kind" "coordinators" "name" $name) | fromJson -}}
+{{- if gt (int64 $c.replicas) 1 -}}
+{{- $warnings = append $warnings (printf "coordinators.%s.replicas: %s replicas do not share the in-memory registry; engines will see different fleets" $name (include "lmcache.int" $c.replicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $kind := include "lmcache.engineKinds" $root | fromJsonArray -}}
+{{- range $name := include "lmcache.entryNames" (dict "root" $root "kind" $kind) | fromJsonArray -}}
+{{- $s := include "lmcache.entry" (dict "root" $root "kind" $kind "name" $name) | fromJson -}}
+{{- if and (kindIs "map" $s.coordinator) (kindIs "map" $s.coordinator.ref) -}}
+{{- $target := toString $s.coordinator.ref.name -}}
+{{- if hasKey ($root.Values.coordinators | default dict) $target -}}
+{{- $c := include "lmcache.entry" (dict "root" $root "kind" "coordinators" "name" $target) | fromJson -}}
+{{- if lt (float64 $c.instanceTimeout) (mulf $s.coordinator.heartbeatInterval 3) -}}
+{{- $warnings = append $warnings (printf "coordinators.%s.instanceTimeout: %ss is less than 3x the heartbeat interval of %s.%s (%ss): a late heartbeat evicts the engine" $target (include "lmcache.int" $c.instanceTimeout) $kind $name (include "lmcache.int" $s.coordinator.heartbeatInterval)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $warnings -}}
+{{- end -}}
