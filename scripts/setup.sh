@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One idempotent setup: a virtualenv with the project and its test tools,
-# plus Helm 3 and Helm 4 under .tools/bin. Safe to run again.
+# plus Helm 3 and Helm 4 under .tools/bin, and the real lmcache CLI parser under
+# .tools/lmcache-cli (scripts/install-real-cli.sh). Safe to run again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -9,3 +10,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 bash scripts/install-helm.sh
+bash scripts/install-real-cli.sh

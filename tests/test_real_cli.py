@@ -1,0 +1,86 @@
+"""Every lmcache command line the chart renders is accepted by the real lmcache 0.5.6 CLI.
+
+A flag the real CLI rejects crash-loops the pod, so this runs the actual parser (installed by
+scripts/install-real-cli.sh into .tools/lmcache-cli) on every scenario in charts/lmcache/ci/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.support import CI_VALUES, ROOT, ref, render
+
+PYTHON = ROOT / ".tools" / "lmcache-cli" / "bin" / "python"
+PROBE = ROOT / "tests" / "real_cli_probe.py"
+
+if os.environ.get("LMCACHE_K8S_SKIP_REAL_CLI") == "1":
+    pytest.skip("LMCACHE_K8S_SKIP_REAL_CLI=1: the real lmcache CLI is not installed", allow_module_level=True)
+
+
+def real_cli(lines: list[tuple[str, list[str]]]) -> list[dict]:
+    assert PYTHON.exists(), "run scripts/setup.sh (it installs the real lmcache CLI)"
+    payload = json.dumps([{"command": c, "args": a} for c, a in lines])
+    proc = subprocess.run([str(PYTHON), str(PROBE)], input=payload, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def lmcache_command_lines() -> list[tuple[str, str, list[str]]]:
+    """(where, subcommand, args) of every lmcache container in every scenario."""
+    found = []
+    for values in CI_VALUES:
+        for doc in render(values_files=(values,)).docs:
+            template = doc.get("spec", {}).get("template", {}).get("spec", {})
+            for container in template.get("containers", []):
+                command = container.get("command") or []
+                if command[:1] == ["/opt/venv/bin/lmcache"] and command[1:2] in (["server"], ["coordinator"]):
+                    where = f"{values.name}: {ref(doc)}"
+                    found.append((where, command[1], [str(a) for a in container.get("args", [])]))
+    return found
+
+
+def test_every_rendered_command_line_is_accepted_by_the_real_cli():
+    lines = lmcache_command_lines()
+    assert {c for _, c, _ in lines} == {"server", "coordinator"}, "scenarios must cover both commands"
+    results = real_cli([(c, a) for _, c, a in lines])
+    rejected = [f"{w}: {r['error']}" for (w, _, _), r in zip(lines, results, strict=True) if not r["ok"]]
+    assert rejected == []
+
+
+MINIMAL = ["--l1-size-gb", "1", "--eviction-policy", "LRU"]
+
+
+@pytest.mark.parametrize(
+    "command,args",
+    [
+        ("server", ["--eviction-policy", "LRU"]),  # --l1-size-gb is mandatory
+        ("server", ["--l1-size-gb", "1"]),  # --eviction-policy is mandatory
+        ("server", [*MINIMAL, "--disable-prometheus"]),
+        ("server", [*MINIMAL, "--prometheus-enable"]),
+        ("server", [*MINIMAL, "--engine-type", "blend_v3"]),
+        ("coordinator", ["--blend-chunk-size", "256"]),
+        ("coordinator", ["--disable-prometheus"]),
+    ],
+)
+def test_the_reference_operators_flags_are_rejected_by_the_real_cli(command, args):
+    (result,) = real_cli([(command, args)])
+    assert not result["ok"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Deprecated spelling of --coordinator-event-reporting: accepted with a log warning.
+        [*MINIMAL, "--coordinator-l2-event-reporting"],
+        # Parsed, but `lmcache server` serves /metrics on its HTTP port; this opens nothing.
+        [*MINIMAL, "--prometheus-port", "9090"],
+    ],
+)
+def test_flags_the_real_cli_accepts_but_that_do_not_do_what_they_say(args):
+    # The post-renderer warns about these instead of failing the render.
+    (result,) = real_cli([("server", args)])
+    assert result["ok"], result["error"]
