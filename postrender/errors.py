@@ -87,4 +87,6 @@ def from_validation_error(exc: ValidationError, prefix: str = "", where: str = "
 
 
 def render_issues(issues: Iterable[Issue]) -> str:
-    return "\n".join(str(i) for i in sorted(set(issues), key=lambda i: (i.where, i.path, i.message)))
+    return "\n".join(
+        str(i) for i in sorted(set(issues), key=lambda i: (i.where, i.path, i.message))
+    )

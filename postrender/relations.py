@@ -48,20 +48,29 @@ def errors(values: dict[str, Any]) -> list[Issue]:
     for kind, name, spec in _entries(values):
         base = join_path(kind, name)
         if name in seen:
-            out.append(Issue(base, f"name already used by {seen[name]}.{name} (their Services would collide)"))
+            out.append(
+                Issue(
+                    base, f"name already used by {seen[name]}.{name} (their Services would collide)"
+                )
+            )
         seen.setdefault(name, kind)
-        if _get(spec, "prometheus", "serviceMonitor", "enabled") is True and _get(
-            spec, "prometheus", "enabled", default=True
-        ) is False:
+        if (
+            _get(spec, "prometheus", "serviceMonitor", "enabled") is True
+            and _get(spec, "prometheus", "enabled", default=True) is False
+        ):
             out.append(
                 Issue(f"{base}.prometheus.serviceMonitor.enabled", "needs prometheus.enabled: true")
             )
-    coordinators = values.get("coordinators") if isinstance(values.get("coordinators"), dict) else {}
+    coordinators = (
+        values.get("coordinators") if isinstance(values.get("coordinators"), dict) else {}
+    )
     for kind, name, spec in _engines(values):
         base = join_path(kind, name)
         port = _get(spec, "server", "port", default=_SERVER.port)
         if _get(spec, "server", "httpPort", default=_SERVER.httpPort) == port:
-            out.append(Issue(f"{base}.server.httpPort", f"must differ from server.port (both {port})"))
+            out.append(
+                Issue(f"{base}.server.httpPort", f"must differ from server.port (both {port})")
+            )
         ref = _get(spec, "coordinator")
         if not isinstance(ref, dict):
             continue
@@ -70,7 +79,10 @@ def errors(values: dict[str, Any]) -> list[Issue]:
         target = _get(ref, "ref", "name")
         if isinstance(target, str) and target not in coordinators:
             out.append(
-                Issue(f"{base}.coordinator.ref.name", f'no coordinator named "{target}" in coordinators')
+                Issue(
+                    f"{base}.coordinator.ref.name",
+                    f'no coordinator named "{target}" in coordinators',
+                )
             )
         elif isinstance(target, str) and isinstance(coordinators[target], dict):
             chunk = _get(spec, "server", "chunkSize", default=_SERVER.chunkSize)

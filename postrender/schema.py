@@ -1,7 +1,7 @@
 """Generate the chart's `values.schema.json` and `templates/_defaults.tpl` from the models.
 
-    python -m postrender.schema --write   # regenerate after changing postrender/spec.py
-    python -m postrender.schema --check   # exit 1 when the committed files are stale (CI)
+python -m postrender.schema --write   # regenerate after changing postrender/spec.py
+python -m postrender.schema --check   # exit 1 when the committed files are stale (CI)
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ def rendered() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true")
     mode.add_argument("--check", action="store_true")

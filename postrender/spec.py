@@ -82,7 +82,9 @@ class ServiceMonitorSpec(Strict):
 def _service_monitor_needs_metrics(schema: dict[str, Any]) -> None:
     # JSON Schema twin of relations.service_monitor_needs_metrics.
     schema["if"] = {
-        "properties": {"serviceMonitor": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}},
+        "properties": {
+            "serviceMonitor": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}
+        },
         "required": ["serviceMonitor"],
     }
     schema["then"] = {"properties": {"enabled": {"const": True}}}
@@ -168,7 +170,9 @@ class BlendServerSpec(ServerSpec):
 
 class BlendSpec(Strict):
     checkLayer: int = Field(1, ge=0, description="Layer where token importance is scored.")
-    recompRatio: float = Field(0.15, gt=0, le=1, description="Share of non-prefix tokens recomputed.")
+    recompRatio: float = Field(
+        0.15, gt=0, le=1, description="Share of non-prefix tokens recomputed."
+    )
 
 
 class PayloadImage(Strict):

@@ -171,7 +171,9 @@ def _k8s_to_jsonschema(node: Any, top: bool = True) -> Any:
         return [_k8s_to_jsonschema(n, False) for n in node]
     if not isinstance(node, dict):
         return node
-    out = {k: _k8s_to_jsonschema(v, False) for k, v in node.items() if k != "x-kubernetes-validations"}
+    out = {
+        k: _k8s_to_jsonschema(v, False) for k, v in node.items() if k != "x-kubernetes-validations"
+    }
     if node.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
@@ -181,7 +183,10 @@ def _k8s_to_jsonschema(node: Any, top: bool = True) -> Any:
     if isinstance(props, dict):
         if "metadata" in props and top:
             props["metadata"] = {"type": "object"}
-        if not node.get("x-kubernetes-preserve-unknown-fields") and "additionalProperties" not in node:
+        if (
+            not node.get("x-kubernetes-preserve-unknown-fields")
+            and "additionalProperties" not in node
+        ):
             out["additionalProperties"] = False
     return out
 

@@ -96,4 +96,6 @@ def test_every_object_passes_its_schema(values, version):
 
 def test_a_kind_without_schema_fails_validation():
     with pytest.raises(AssertionError, match="no schema"):
-        validate_object({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x"}}, "1.35")
+        validate_object(
+            {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x"}}, "1.35"
+        )

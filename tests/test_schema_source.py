@@ -16,7 +16,10 @@ from tests.support import CHART, ROOT
 
 def test_committed_schema_and_defaults_are_current():
     proc = subprocess.run(
-        [sys.executable, "-m", "postrender.schema", "--check"], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "postrender.schema", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
 
@@ -55,21 +58,38 @@ def test_chart_defaults_are_the_model_defaults():
     tpl = (CHART / "templates" / "_defaults.tpl").read_text()
 
     def block(kind: str) -> dict:
-        start = tpl.index(f'define "lmcache.defaults.{kind}" -}}}}') + len(f'define "lmcache.defaults.{kind}" -}}}}')
+        start = tpl.index(f'define "lmcache.defaults.{kind}" -}}}}') + len(
+            f'define "lmcache.defaults.{kind}" -}}}}'
+        )
         return json.loads(tpl[start : tpl.index("{{- end -}}", start)])
 
     engine = block("engines")
-    assert engine["server"] == {"port": 5555, "httpPort": 8080, "chunkSize": 256, "maxWorkers": 1, "hashAlgorithm": "blake3"}
+    assert engine["server"] == {
+        "port": 5555,
+        "httpPort": 8080,
+        "chunkSize": 256,
+        "maxWorkers": 1,
+        "hashAlgorithm": "blake3",
+    }
     assert engine["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert "l1" not in engine  # required: no default
     # Filling the defaults in and validating gives back exactly the model's own defaults.
-    assert EngineSpec.model_validate({**engine, "l1": {"sizeGB": 1}}).model_dump(
-        mode="json", exclude_none=True, exclude={"l1"}
-    ) == engine
+    assert (
+        EngineSpec.model_validate({**engine, "l1": {"sizeGB": 1}}).model_dump(
+            mode="json", exclude_none=True, exclude={"l1"}
+        )
+        == engine
+    )
     blend = block("cacheBlendEngines")
-    assert blend["injection"] == {"cudagraph": "eager", "payloadImage": {"pullPolicy": "IfNotPresent", "tag": "latest"}}
+    assert blend["injection"] == {
+        "cudagraph": "eager",
+        "payloadImage": {"pullPolicy": "IfNotPresent", "tag": "latest"},
+    }
     filled = {**blend, "l1": {"sizeGB": 1}}
     filled["injection"]["payloadImage"]["repository"] = "x"
     assert CacheBlendSpec.model_validate(filled).blend.recompRatio == 0.15
     coordinator = block("coordinators")
-    assert CoordinatorSpec.model_validate(coordinator).model_dump(mode="json", exclude_none=True) == coordinator
+    assert (
+        CoordinatorSpec.model_validate(coordinator).model_dump(mode="json", exclude_none=True)
+        == coordinator
+    )

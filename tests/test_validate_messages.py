@@ -34,7 +34,14 @@ def test_every_error_is_reported_at_once():
 
 def test_unknown_keys_are_errors_but_adapter_keys_are_free_form():
     found = messages(
-        {"engines": {"a": {"l1": {"sizeGB": 1, "sizeGb": 2}, "l2Backends": [{"type": "redis", "url": "x"}]}}}
+        {
+            "engines": {
+                "a": {
+                    "l1": {"sizeGB": 1, "sizeGb": 2},
+                    "l2Backends": [{"type": "redis", "url": "x"}],
+                }
+            }
+        }
     )
     assert found == ["engines.a.l1.sizeGb: is not a known field (check the spelling)"]
 
@@ -63,8 +70,15 @@ def test_coordinator_reference_rules():
         {
             "engines": {
                 "a": {"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "nope"}}},
-                "b": {"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "c"}, "url": "http://c:1"}},
-                "d": {"l1": {"sizeGB": 1}, "server": {"chunkSize": 512}, "coordinator": {"ref": {"name": "c"}}},
+                "b": {
+                    "l1": {"sizeGB": 1},
+                    "coordinator": {"ref": {"name": "c"}, "url": "http://c:1"},
+                },
+                "d": {
+                    "l1": {"sizeGB": 1},
+                    "server": {"chunkSize": 512},
+                    "coordinator": {"ref": {"name": "c"}},
+                },
             },
             "coordinators": {"c": {}},
         }
@@ -82,14 +96,23 @@ def test_warnings_for_replicas_and_a_tight_instance_timeout():
         str(w)
         for w in warn_values(
             {
-                "engines": {"a": {"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "c"}, "heartbeatInterval": 20}}},
+                "engines": {
+                    "a": {
+                        "l1": {"sizeGB": 1},
+                        "coordinator": {"ref": {"name": "c"}, "heartbeatInterval": 20},
+                    }
+                },
                 "coordinators": {"c": {"replicas": 2}},
             }
         )
     ]
     assert len(found) == 2
-    assert found[0].startswith("coordinators.c.replicas: 2 replicas do not share the in-memory registry")
-    assert found[1].startswith("coordinators.c.instanceTimeout: 30s is less than 3x the heartbeat interval")
+    assert found[0].startswith(
+        "coordinators.c.replicas: 2 replicas do not share the in-memory registry"
+    )
+    assert found[1].startswith(
+        "coordinators.c.instanceTimeout: 30s is less than 3x the heartbeat interval"
+    )
 
 
 def test_valid_values_have_no_errors():
