@@ -79,8 +79,8 @@ def from_validation_error(exc: ValidationError, prefix: str = "", where: str = "
     issues = []
     for err in exc.errors():
         loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        if err["type"] == "string_pattern_mismatch" and loc and loc[-1] == "[key]":
-            # pydantic reports a bad map key at <map>.<key>.[key]
+        if loc and loc[-1] == "[key]":
+            # pydantic reports a bad map key (pattern, length) at <map>.<key>.[key]
             loc = loc[:-1]
         issues.append(Issue(join_path(prefix, *loc), _rule(err), where))
     return issues
