@@ -1,0 +1,74 @@
+"""One admission request, from decoded review to patch: the steps of SPEC section 4.
+
+The HTTP layer calls `admit` and only encodes what it returns. Failure policy lives
+here: the webhook never denies a pod, and when it cannot decide (API down, engine
+ConfigMap unusable) it lets the pod through untouched instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from webhook.constants import SkipReason
+from webhook.engine import EngineConfigError
+from webhook.engines import EngineResolver, parse_engine_ref
+from webhook.inject import Injected, decide, requested_engine
+from webhook.kube import KubeApiError
+from webhook.patch import make_patch
+from webhook.review import AdmissionRequest
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # one of metrics.OUTCOMES except "rejected"
+    patch: list[dict[str, Any]] = field(default_factory=list)
+    reason: SkipReason | None = None
+    error_kind: str | None = None
+    engine: str | None = None
+    detail: str = ""
+
+
+def pod_label(request: AdmissionRequest) -> str:
+    """`namespace/name` for logs; pods from controllers only have a generateName yet."""
+    metadata = (request.object or {}).get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    name = metadata.get("name") or f"{metadata.get('generateName') or '<unnamed>'}*"
+    return f"{request.namespace or metadata.get('namespace') or '<none>'}/{name}"
+
+
+async def admit(request: AdmissionRequest, resolver: EngineResolver) -> Decision:
+    if not request.is_pod_create or request.object is None:
+        return Decision("ignored", detail="not a pod CREATE")
+    pod = request.object
+    wanted = requested_engine(pod)
+    if wanted is None:
+        return Decision("ignored", detail="no engine annotation, or already injected")
+
+    metadata = pod.get("metadata")
+    own_namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+    pod_namespace = request.namespace or (own_namespace if isinstance(own_namespace, str) else "")
+
+    ref = parse_engine_ref(wanted)
+    engine = None
+    if ref is not None:
+        try:
+            engine = await resolver.resolve(ref, pod_namespace)
+        except KubeApiError as exc:
+            return Decision("failed_open", error_kind="kube_api", engine=wanted, detail=str(exc))
+        except EngineConfigError as exc:
+            return Decision(
+                "failed_open", error_kind="engine_config", engine=wanted, detail=str(exc)
+            )
+
+    outcome = decide(pod, engine)
+    patch = make_patch(pod, outcome.pod)
+    if isinstance(outcome, Injected):
+        return Decision(
+            "injected",
+            patch=patch,
+            engine=engine.key if engine else wanted,
+            detail=f"container {outcome.container}",
+        )
+    return Decision("skipped", patch=patch, reason=outcome.reason, engine=wanted)
