@@ -1,0 +1,7 @@
+"""`python -m postrender`: the same as the `lmcache-postrender` console script."""
+
+import sys
+
+from postrender.cli import main
+
+sys.exit(main())

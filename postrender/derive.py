@@ -1,0 +1,402 @@
+"""Read the values back from rendered workloads, so they are checked by the values' own rules.
+
+Each managed workload becomes one entry of a values dict (`engines.<name>`, ...), built from
+its `lmcache` flags, its env, and the objects the chart renders beside it (`<name>-connection`,
+`<name>-metrics`, the ServiceMonitor). `postrender.validate` then judges that dict exactly as
+Helm judges values files, so an error reads the same whichever way the mistake came in:
+`engines.my-cache.l1.sizeGB: must be greater than 0 (got 0)`.
+
+Only what is observable is filled in: a field the stream does not show keeps its default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from postrender.errors import Issue
+from postrender.workloads import COORDINATOR_REF_ANNOTATION, Obj, Workload
+
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
+
+# flag -> (values path inside the entry, type); None marks flags handled elsewhere.
+FieldRef = tuple[tuple[str, ...], str] | None
+ENGINE_FLAGS: dict[str, FieldRef] = {
+    "--host": None,
+    "--port": (("server", "port"), "int"),
+    "--http-host": None,
+    "--http-port": (("server", "httpPort"), "int"),
+    "--l1-size-gb": (("l1", "sizeGB"), "number"),
+    "--chunk-size": (("server", "chunkSize"), "int"),
+    "--max-workers": (("server", "maxWorkers"), "int"),
+    "--hash-algorithm": (("server", "hashAlgorithm"), "str"),
+    "--eviction-policy": (("eviction", "policy"), "str"),
+    "--eviction-trigger-watermark": (("eviction", "triggerWatermark"), "number"),
+    "--eviction-ratio": (("eviction", "evictionRatio"), "number"),
+    "--l2-adapter": None,
+    "--coordinator-url": None,
+    "--coordinator-heartbeat-interval": (("coordinator", "heartbeatInterval"), "int"),
+    "--engine-type": None,
+    "--l1-align-bytes": None,
+}
+ENGINE_SWITCHES = {
+    "--disable-metrics": (("prometheus", "enabled"), False),
+    "--coordinator-event-reporting": (("coordinator", "l2EventReporting"), True),
+}
+COORDINATOR_FLAGS: dict[str, FieldRef] = {
+    "--host": (("host",), "str"),
+    "--port": (("port",), "int"),
+    "--instance-timeout": (("instanceTimeout",), "int"),
+    "--health-check-interval": (("healthCheckInterval",), "int"),
+    "--eviction-check-interval": (("evictionCheckInterval",), "int"),
+    "--eviction-ratio": (("evictionRatio",), "number"),
+    "--trigger-watermark": (("triggerWatermark",), "number"),
+    "--chunk-size": (("blendChunkSize",), "int"),
+    "--blend-probe-stride": (("blendProbeStride",), "int"),
+}
+COORDINATOR_SWITCHES = {
+    "--enable-blend-lookup": (("blendLookup",), True),
+    "--disable-metrics": (("prometheus", "enabled"), False),
+}
+# Flags the real lmcache 0.5.6 CLI rejects (the pod would crash-loop), with what to use.
+REJECTED = {
+    "--disable-prometheus": "use --disable-metrics (prometheus.enabled: false)",
+    "--prometheus-enable": "metrics are on by default; use --disable-metrics to turn them off",
+    "--blend-chunk-size": "use --chunk-size (coordinators.<name>.blendChunkSize)",
+}
+REJECTED_PREFIX = {
+    "--coordinator-l2-event-": "use --coordinator-event-reporting (coordinator.l2EventReporting)"
+}
+ENGINE_TYPES_REJECTED = {"blend_v3": "use --engine-type blend (a cacheBlendEngines entry)"}
+CONNECTION_SUFFIX = "-connection"
+METRICS_SUFFIX = "-metrics"
+KV_KEY = "kv-transfer-config.json"
+INJECTION_KEY = "cacheblend-injection.json"
+LOG_LEVEL_ENV = "LMCACHE_LOG_LEVEL"
+
+
+@dataclass
+class Flag:
+    """One `--flag [value]` occurrence among a program's tokens."""
+
+    name: str
+    value: str | None
+    index: int  # position of the flag token among the program's flags
+    inline: bool  # written as --flag=value
+
+
+def parse_flags(tokens: list[str], switches: set[str]) -> list[Flag]:
+    """Split tokens into flags. A flag that is not a known switch takes the next token as
+    its value unless that token is itself a flag; `--flag=value` is one token."""
+    flags: list[Flag] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if not tok.startswith("-") or tok == "-":
+            flags.append(Flag("", tok, i, False))  # a positional token
+            i += 1
+        elif tok.startswith("--") and "=" in tok:
+            name, value = tok.split("=", 1)
+            flags.append(Flag(name, value, i, True))
+            i += 1
+        elif tok not in switches and i + 1 < len(tokens) and not _looks_like_flag(tokens[i + 1]):
+            flags.append(Flag(tok, tokens[i + 1], i, False))
+            i += 2
+        else:
+            flags.append(Flag(tok, None, i, False))
+            i += 1
+    return flags
+
+
+def _looks_like_flag(tok: str) -> bool:
+    return tok.startswith("-") and not _FLOAT.fullmatch(tok)
+
+
+def number(text: str, kind: str) -> Any:
+    """A flag value as the values would hold it: ints and floats parsed, anything else kept."""
+    if kind == "str":
+        return text
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return text
+
+
+def _put(entry: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = entry
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+
+
+@dataclass
+class Derived:
+    """One values entry read back from a workload, plus what reading it revealed."""
+
+    workload: Workload
+    entry: dict[str, Any]
+    flags: list[Flag]
+    issues: list[Issue] = field(default_factory=list)
+    # values paths whose "is required" errors cannot be judged from the stream
+    unobservable: set[str] = field(default_factory=set)
+    connection: Obj | None = None
+    metrics: Obj | None = None
+    coordinator_url: str | None = None  # the URL behind a coordinator.ref
+
+
+@dataclass
+class Neighbours:
+    """The chart's per-entry side objects in one namespace, by name."""
+
+    configmaps: dict[str, Obj] = field(default_factory=dict)
+    services: dict[str, Obj] = field(default_factory=dict)
+    monitors: dict[str, Obj] = field(default_factory=dict)
+
+    def add(self, obj: Obj) -> None:
+        table = {"ConfigMap": self.configmaps, "Service": self.services}.get(obj.kind)
+        if obj.kind == "ServiceMonitor":
+            table = self.monitors
+        if table is not None:
+            table.setdefault(obj.name, obj)
+
+
+def derive(workload: Workload, around: Neighbours) -> Derived:
+    engine = workload.is_engine
+    program = workload.program
+    base = workload.base
+    where = workload.obj.ref
+    entry: dict[str, Any] = {}
+    out = Derived(workload, entry, [])
+    if engine:
+        entry["l1"] = {}  # the CLI requires --l1-size-gb: its absence must be reported
+    if program is None:
+        return out
+
+    table = ENGINE_FLAGS if engine else COORDINATOR_FLAGS
+    switches = ENGINE_SWITCHES if engine else COORDINATOR_SWITCHES
+    tokens = program.flags()
+    for tok in tokens:
+        if not isinstance(tok, str):
+            out.issues.append(
+                Issue(
+                    f"{base}.extraArgs",
+                    f"argument {tok!r} of container {program.name} must be a string: quote it",
+                    where,
+                )
+            )
+    flags = parse_flags([str(t) for t in tokens], set(switches))
+    out.flags = flags
+    extra: list[str] = []
+    seen: dict[str, Flag] = {}
+    adapters: list[Any] = []
+
+    for flag in flags:
+        name = flag.name
+        if not name:
+            extra.append(str(flag.value))
+            continue
+        rejected = _rejected(name, flag.value, engine)
+        if rejected:
+            out.issues.append(Issue(f"{base}.extraArgs", rejected, where))
+            continue
+        if name in switches:
+            path, value = switches[name]
+            if flag.value is not None:
+                out.issues.append(
+                    Issue(f"{base}.extraArgs", f"{name} takes no value (got {flag.value!r})", where)
+                )
+            _put(entry, path, value)
+            continue
+        if name not in table:
+            if flag.value is None:
+                extra.append(name)
+            elif flag.inline:
+                extra.append(f"{name}={flag.value}")
+            else:
+                extra += [name, flag.value]
+            continue
+        if flag.value is None:
+            out.issues.append(Issue(f"{base}.extraArgs", f"{name} needs a value", where))
+            continue
+        if name == "--l2-adapter":
+            adapters.append(_adapter(flag.value, base, len(adapters), where, out.issues))
+            continue
+        if name in seen and name not in ("--host", "--http-host"):
+            if seen[name].value != flag.value:
+                target = table[name]
+                path = ".".join(target[0]) if target else "extraArgs"
+                out.issues.append(
+                    Issue(
+                        f"{base}.{path}" if target else f"{base}.extraArgs",
+                        f"{name} is given twice ({seen[name].value} and {flag.value}): the chart"
+                        f" sets it from {path}; do not repeat it in extraArgs",
+                        where,
+                    )
+                )
+            continue
+        seen.setdefault(name, flag)
+        target = table[name]
+        if target is not None:
+            _put(entry, target[0], number(flag.value, target[1]))
+        elif name == "--coordinator-url":
+            _put(entry, ("coordinator", "url"), flag.value)
+        elif name == "--engine-type":
+            _engine_type(workload, flag.value, extra, out.issues)
+
+    if adapters:
+        entry["l2Backends"] = adapters
+    if extra:
+        entry["extraArgs"] = extra
+    if engine:
+        out.coordinator_url = _coordinator_ref(workload, entry, out.issues)
+    log_level = _env_value(program.container, LOG_LEVEL_ENV)
+    if log_level is not None:
+        entry["logLevel"] = log_level
+    if workload.values_map == "coordinators":
+        replicas = (workload.obj.body.get("spec") or {}).get("replicas")
+        if replicas is not None and workload.obj.kind in ("Deployment", "StatefulSet"):
+            entry["replicas"] = replicas
+    _from_metrics(out, around)
+    if engine:
+        _from_connection(out, around)
+    return out
+
+
+def _rejected(name: str, value: str | None, engine: bool) -> str | None:
+    """The message for a flag lmcache 0.5.6 rejects, or None."""
+    cli = "lmcache server" if engine else "lmcache coordinator"
+    if name in REJECTED:
+        return f"{name} is not a flag of {cli} 0.5.6: {REJECTED[name]}"
+    for prefix, advice in REJECTED_PREFIX.items():
+        if name.startswith(prefix):
+            return f"{name} is not a flag of {cli} 0.5.6: {advice}"
+    if name == "--prometheus-port":
+        where = "the HTTP port (--http-port)" if engine else "the coordinator port (--port)"
+        return (
+            f"--prometheus-port is not a flag of {cli} 0.5.6: metrics are served at /metrics on"
+            f" {where}; prometheus.port only sets the metrics Service's port"
+        )
+    if name == "--engine-type" and value in ENGINE_TYPES_REJECTED:
+        return (
+            f"--engine-type {value} is not accepted by {cli} 0.5.6: {ENGINE_TYPES_REJECTED[value]}"
+        )
+    return None
+
+
+def _engine_type(workload: Workload, value: str, extra: list[str], issues: list[Issue]) -> None:
+    if value == "blend":
+        if workload.values_map != "cacheBlendEngines":
+            issues.append(
+                Issue(
+                    f"{workload.base}.extraArgs",
+                    "--engine-type blend runs a CacheBlend engine: declare it under"
+                    " cacheBlendEngines (component cacheblend-engine)",
+                    workload.obj.ref,
+                )
+            )
+        return
+    extra += ["--engine-type", value]
+
+
+def _adapter(text: str, base: str, index: int, where: str, issues: list[Issue]) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        issues.append(
+            Issue(f"{base}.l2Backends.{index}", f"--l2-adapter is not valid JSON ({exc})", where)
+        )
+        return {"type": "?"}
+
+
+def _coordinator_ref(workload: Workload, entry: dict[str, Any], issues: list[Issue]) -> str | None:
+    """Turn the URL back into `ref.name` when the chart resolved it from a reference."""
+    ref = workload.obj.annotations.get(COORDINATOR_REF_ANNOTATION)
+    if not ref:
+        return None
+    coordinator = entry.setdefault("coordinator", {})
+    url = coordinator.pop("url", None)
+    coordinator["ref"] = {"name": str(ref)}
+    if url is None:
+        issues.append(
+            Issue(
+                f"{workload.base}.coordinator.ref.name",
+                f"the workload is annotated with coordinator {ref} but passes no --coordinator-url",
+                workload.obj.ref,
+            )
+        )
+    return url
+
+
+def _env_value(container: dict[str, Any], name: str) -> Any:
+    for env in container.get("env") or []:
+        if isinstance(env, dict) and env.get("name") == name and "value" in env:
+            return env["value"]
+    return None
+
+
+def _from_metrics(out: Derived, around: Neighbours) -> None:
+    name = out.workload.entry
+    entry = out.entry
+    service = around.services.get(name + METRICS_SUFFIX)
+    if service is not None:
+        out.metrics = service
+        for port in (service.body.get("spec") or {}).get("ports") or []:
+            if isinstance(port, dict) and port.get("name") == "metrics":
+                entry.setdefault("prometheus", {})["port"] = port.get("port")
+                break
+    monitor = around.monitors.get(name)
+    if monitor is not None:
+        sm = entry.setdefault("prometheus", {}).setdefault("serviceMonitor", {})
+        sm["enabled"] = True
+        endpoints = (monitor.body.get("spec") or {}).get("endpoints") or []
+        if endpoints and isinstance(endpoints[0], dict) and "interval" in endpoints[0]:
+            sm["interval"] = endpoints[0]["interval"]
+
+
+def _from_connection(out: Derived, around: Neighbours) -> None:
+    workload = out.workload
+    base, where = workload.base, workload.obj.ref
+    blend = workload.values_map == "cacheBlendEngines"
+    if blend:
+        out.unobservable.add(f"{base}.injection")
+    cm = around.configmaps.get(workload.entry + CONNECTION_SUFFIX)
+    if cm is None:
+        return
+    out.connection = cm
+    data = cm.body.get("data") or {}
+    kv = _json_key(data, KV_KEY, cm, base, out.issues)
+    if blend and isinstance(kv, dict):
+        extra = kv.get("kv_connector_extra_config") or {}
+        if isinstance(extra, dict):
+            if "cb.check_layer" in extra:
+                out.entry.setdefault("blend", {})["checkLayer"] = extra["cb.check_layer"]
+            if "cb.recomp_ratio" in extra:
+                out.entry.setdefault("blend", {})["recompRatio"] = extra["cb.recomp_ratio"]
+    if blend and INJECTION_KEY in data:
+        injection = _json_key(data, INJECTION_KEY, cm, base, out.issues)
+        if isinstance(injection, dict):
+            out.entry["injection"] = injection
+            out.unobservable.discard(f"{base}.injection")
+        elif injection is not None:
+            out.issues.append(
+                Issue(
+                    f"{base}.injection",
+                    f"{cm.ref} key {INJECTION_KEY} must be a JSON object",
+                    where,
+                )
+            )
+
+
+def _json_key(data: Any, key: str, cm: Obj, base: str, issues: list[Issue]) -> Any:
+    text = data.get(key) if isinstance(data, dict) else None
+    if text is None:
+        return None
+    try:
+        return json.loads(str(text))
+    except ValueError as exc:
+        issues.append(Issue(base, f"{cm.ref} key {key} is not valid JSON ({exc})", cm.ref))
+        return None

@@ -1,0 +1,325 @@
+"""Enforce the invariants every LMCache engine pod needs, whatever produced the manifest.
+
+The chart renders all of them already, so on its output nothing here changes anything. On a
+hand-written or patched workload each fix is made in place and reported as a warning naming
+the field it changed; what cannot be fixed safely (an emptyDir over /dev/shm, a second
+`--host`) is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from postrender.derive import Derived, Flag, parse_flags
+from postrender.errors import Issue
+from postrender.workloads import (
+    RESOURCE_OVERRIDES_ANNOTATION,
+    Program,
+    Workload,
+    containers,
+    pod_spec_path,
+)
+
+ANY_HOST = "0.0.0.0"
+NVIDIA_ENV = ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES")
+ADVERTISE_ENV = "LMCACHE_COORDINATOR_ADVERTISE_IP"
+LOG_LEVEL_ENV = "LMCACHE_LOG_LEVEL"
+SHM = "/dev/shm"
+
+
+def probes() -> dict[str, dict[str, Any]]:
+    tcp = {"tcpSocket": {"port": "server"}}
+    return {
+        "startupProbe": {
+            **tcp,
+            "initialDelaySeconds": 5,
+            "periodSeconds": 5,
+            "failureThreshold": 30,
+        },
+        "livenessProbe": {**tcp, "periodSeconds": 10},
+        "readinessProbe": {**tcp, "periodSeconds": 5},
+    }
+
+
+def resources_for(size_gb: float) -> dict[str, Any]:
+    """requests cpu 4, memory ceil(size + 5)Gi; limits memory ceil(request x 1.5)Gi."""
+    request = math.ceil(size_gb + 5)
+    limit = math.ceil(request * 1.5)
+    return {"requests": {"cpu": "4", "memory": f"{request}Gi"}, "limits": {"memory": f"{limit}Gi"}}
+
+
+class Enforcer:
+    """Applies the fixes to one engine workload and collects what it did."""
+
+    def __init__(self, derived: Derived) -> None:
+        self.derived = derived
+        self.workload: Workload = derived.workload
+        self.program: Program = derived.workload.program  # type: ignore[assignment]
+        self.where = self.workload.obj.ref
+        self.pod_path = pod_spec_path(self.workload.obj.kind)
+        self.container_path = f"{self.pod_path}.containers[{self.program.index}]"
+        self.errors: list[Issue] = []
+        self.changes: list[Issue] = []
+
+    # -- reporting ------------------------------------------------------------------------
+    def _changed(self, path: str, message: str) -> None:
+        self.changes.append(Issue(path, message, self.where))
+        self.workload.obj.touch()
+
+    def _error(self, path: str, message: str) -> None:
+        self.errors.append(Issue(path, message, self.where))
+
+    # -- the invariants -------------------------------------------------------------------
+    def run(self) -> None:
+        self.host_ipc()
+        self.bind_addresses()
+        self.eviction_policy()
+        self.env()
+        self.ports()
+        self.probes()
+        self.shm()
+        self.resources()
+
+    def host_ipc(self) -> None:
+        pod = self.workload.pod
+        if pod.get("hostIPC") is not True:
+            pod["hostIPC"] = True
+            self._changed(
+                f"{self.pod_path}.hostIPC",
+                "set to true: vLLM and LMCache share KV data over CUDA IPC, which needs the host"
+                " IPC namespace",
+            )
+
+    def _flags(self) -> list[Flag]:
+        return parse_flags([str(t) for t in self.program.flags()], set())
+
+    def _locate(self, index: int) -> tuple[list[Any], int]:
+        """The list and position holding the program's flag token number `index`."""
+        for tokens, start in self.program.flag_lists():
+            size = len(tokens) - start
+            if index < size:
+                return tokens, start + index
+            index -= size
+        tokens, start = self.program.flag_lists()[-1]
+        return tokens, len(tokens)
+
+    def _insert(self, index: int, new: list[str]) -> None:
+        tokens, at = self._locate(index)
+        tokens[at:at] = new
+
+    def _remove(self, flag: Flag) -> None:
+        tokens, at = self._locate(flag.index)
+        del tokens[at : at + (1 if flag.inline or flag.value is None else 2)]
+
+    def bind_addresses(self) -> None:
+        """Exactly one `--host 0.0.0.0` and one `--http-host 0.0.0.0`."""
+        for name, why in (
+            ("--host", "the node-local Service must reach the ZMQ port"),
+            ("--http-host", "the default 127.0.0.1 hides /metrics and health from the pod network"),
+        ):
+            found = [f for f in self._flags() if f.name == name]
+            wrong = [f for f in found if f.value != ANY_HOST]
+            if wrong:
+                values = ", ".join(str(f.value) for f in wrong)
+                self._error(
+                    f"{self.workload.base}.extraArgs",
+                    f"{name} {values} conflicts with {name} {ANY_HOST}, which the server needs"
+                    f" ({why}); remove it",
+                )
+                continue
+            if not found:
+                self._insert(self._insert_point(name), [name, ANY_HOST])
+                self._changed(f"{self.container_path}.args", f"added {name} {ANY_HOST}: {why}")
+            for extra in reversed(found[1:]):
+                self._remove(extra)
+                self._changed(
+                    f"{self.container_path}.args", f"removed a repeated {name} {ANY_HOST}"
+                )
+
+    def _insert_point(self, name: str) -> int:
+        flags = self._flags()
+        by_name = {f.name: f for f in reversed(flags)}  # first occurrence wins
+        if name == "--host":
+            return 0
+        if "--http-port" in by_name:
+            return by_name["--http-port"].index
+        for after in ("--port", "--host"):
+            if after in by_name:
+                f = by_name[after]
+                return f.index + (1 if f.inline or f.value is None else 2)
+        return 0
+
+    def eviction_policy(self) -> None:
+        flags = self._flags()
+        if any(f.name == "--eviction-policy" for f in flags):
+            return  # its value is checked with the values rules (eviction.policy)
+        before = [
+            f for f in flags if f.name in ("--eviction-trigger-watermark", "--eviction-ratio")
+        ]
+        at = before[0].index if before else sum(len(t) - s for t, s in self.program.flag_lists())
+        self._insert(at, ["--eviction-policy", "LRU"])
+        self._changed(
+            f"{self.container_path}.args",
+            "added --eviction-policy LRU: lmcache server 0.5.6 refuses to start without it",
+        )
+
+    def env(self) -> None:
+        container = self.program.container
+        env = container.get("env")
+        if env is None:
+            env = []
+        if not isinstance(env, list):
+            return  # not a list: the Kubernetes schema rejects it
+        path = f"{self.container_path}.env"
+        anchor = _env_index(env, LOG_LEVEL_ENV)
+        for name in NVIDIA_ENV:
+            at = _env_index(env, name)
+            if at is None:
+                at = 0 if anchor is None else anchor + 1
+                env.insert(at, {"name": name, "value": "all"})
+                self._changed(path, f"added {name}=all: the server must see every GPU for CUDA IPC")
+            elif env[at] != {"name": name, "value": "all"}:
+                env[at] = {"name": name, "value": "all"}
+                self._changed(path, f"set {name}=all: the server must see every GPU for CUDA IPC")
+            anchor = at
+        if self.derived.coordinator_url is not None or _has_coordinator(self.derived):
+            if _env_index(env, ADVERTISE_ENV) is None:
+                env.insert(
+                    (anchor or 0) + 1,
+                    {
+                        "name": ADVERTISE_ENV,
+                        "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
+                    },
+                )
+                self._changed(
+                    path,
+                    f"added {ADVERTISE_ENV} from status.podIP: the coordinator must be told an"
+                    " address the other engines can reach",
+                )
+        if env:
+            container["env"] = env
+
+    def ports(self) -> None:
+        server = self.derived.entry.get("server", {})
+        wanted = (("server", server.get("port", 5555)), ("http", server.get("httpPort", 8080)))
+        if wanted[0][1] == wanted[1][1]:
+            return  # reported by the values rules (httpPort must differ from port)
+        container = self.program.container
+        ports = container.get("ports")
+        if ports is None:
+            ports = container["ports"] = []
+        if not isinstance(ports, list):
+            return
+        path = f"{self.container_path}.ports"
+        for name, number in wanted:
+            if not isinstance(number, int) or isinstance(number, bool):
+                continue  # reported by the values rules
+            named = [p for p in ports if isinstance(p, dict) and p.get("name") == name]
+            if named:
+                if named[0].get("containerPort") != number:
+                    named[0]["containerPort"] = number
+                    self._changed(
+                        path, f"port {name} set to {number}, the port the server listens on"
+                    )
+                continue
+            same = [
+                p
+                for p in ports
+                if isinstance(p, dict)
+                and p.get("containerPort") == number
+                and p.get("protocol", "TCP") == "TCP"
+            ]
+            if same:
+                old = same[0].get("name")
+                same[0]["name"] = name
+                self._changed(path, f"port {number} renamed from {old!r} to {name!r}")
+            else:
+                ports.append({"name": name, "containerPort": number, "protocol": "TCP"})
+                self._changed(path, f"added port {name} ({number}/TCP)")
+        if not ports:
+            del container["ports"]
+
+    def probes(self) -> None:
+        container = self.program.container
+        for key, probe in probes().items():
+            if container.get(key) != probe:
+                container[key] = probe
+                self._changed(
+                    f"{self.container_path}.{key}",
+                    "set to the TCP check on port server the engine needs"
+                    " (startup 5s/5s x30, liveness 10s, readiness 5s)",
+                )
+
+    def shm(self) -> None:
+        pod = self.workload.pod
+        empty = {
+            v.get("name")
+            for v in pod.get("volumes") or []
+            if isinstance(v, dict) and "emptyDir" in v
+        }
+        all_containers = containers(pod) + [
+            c for c in pod.get("initContainers") or [] if isinstance(c, dict)
+        ]
+        for c in all_containers:
+            for mount in c.get("volumeMounts") or []:
+                if not isinstance(mount, dict):
+                    continue
+                if (
+                    str(mount.get("mountPath", "")).rstrip("/") == SHM
+                    and mount.get("name") in empty
+                ):
+                    self._error(
+                        f"{self.workload.base}.volumeMounts",
+                        f"container {c.get('name')} mounts emptyDir volume {mount.get('name')!r}"
+                        f" at {SHM}: it hides the host's {SHM} (shared through hostIPC) and breaks"
+                        " CUDA IPC; remove the volume and its mount",
+                    )
+
+    def resources(self) -> None:
+        annotation = self.workload.obj.annotations.get(RESOURCE_OVERRIDES_ANNOTATION)
+        if annotation in ("true", True):
+            return
+        size = self.derived.entry.get("l1", {}).get("sizeGB")
+        if not isinstance(size, int | float) or isinstance(size, bool) or size <= 0:
+            return  # reported by the values rules
+        wanted = resources_for(size)
+        container = self.program.container
+        if _quantities(container.get("resources")) != _quantities(wanted):
+            container["resources"] = wanted
+            self._changed(
+                f"{self.container_path}.resources",
+                f"set from l1.sizeGB={size} (requests cpu 4, memory"
+                f" {wanted['requests']['memory']}; limits memory {wanted['limits']['memory']});"
+                f' annotate the workload with {RESOURCE_OVERRIDES_ANNOTATION}: "true" to keep your own',
+            )
+
+
+def _env_index(env: list[Any], name: str) -> int | None:
+    for i, item in enumerate(env):
+        if isinstance(item, dict) and item.get("name") == name:
+            return i
+    return None
+
+
+def _has_coordinator(derived: Derived) -> bool:
+    coordinator = derived.entry.get("coordinator")
+    return isinstance(coordinator, dict) and "url" in coordinator
+
+
+def _quantities(node: Any) -> Any:
+    """Resources compared as Kubernetes does: `cpu: 4` and `cpu: "4"` are the same."""
+    if isinstance(node, dict):
+        return {k: _quantities(v) for k, v in node.items()}
+    if isinstance(node, int | float) and not isinstance(node, bool):
+        return str(node)
+    return node
+
+
+def enforce(derived: Derived) -> tuple[list[Issue], list[Issue]]:
+    """(errors, changes) for one engine workload; changes are already applied."""
+    if derived.workload.program is None or not derived.workload.is_engine:
+        return [], []
+    enforcer = Enforcer(derived)
+    enforcer.run()
+    return enforcer.errors, enforcer.changes
