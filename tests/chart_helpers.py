@@ -1,0 +1,143 @@
+"""Helpers of the chart tests (tests/test_chart_*.py): cached renders and object accessors.
+
+Each distinct (values, Helm version, API versions) is rendered once per test process, so
+many small assertions on one render cost one `helm template`. Rendered objects are shared
+between tests: read them, never modify them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from tests.support import (
+    API_VERSIONS,
+    CHART,
+    NAMESPACE,
+    RELEASE,
+    Rendered,
+    helm_binary,
+    helm_env,
+    ref,
+    render,
+)
+
+PAYLOAD = {"payloadImage": {"repository": "registry.example.com/cacheblend-plugin"}}
+
+
+def engine(size_gb: float = 60, **fields: Any) -> dict[str, Any]:
+    """An EngineSpec with the one required field filled in."""
+    return {"l1": {"sizeGB": size_gb}, **fields}
+
+
+def blend(size_gb: float = 60, **fields: Any) -> dict[str, Any]:
+    """A CacheBlendSpec with its required fields filled in."""
+    return {"l1": {"sizeGB": size_gb}, "injection": PAYLOAD, **fields}
+
+
+@dataclass
+class Output:
+    result: Rendered
+    docs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.result.returncode == 0
+
+    @property
+    def stderr(self) -> str:
+        return self.result.stderr
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        for doc in self.docs:
+            if doc["kind"] == kind and doc["metadata"]["name"] == name:
+                return doc
+        raise KeyError(f"{kind}/{name} not rendered; have {[ref(d) for d in self.docs]}")
+
+    def has(self, kind: str, name: str) -> bool:
+        return any(d["kind"] == kind and d["metadata"]["name"] == name for d in self.docs)
+
+    def refs(self) -> list[str]:
+        return [ref(d) for d in self.docs]
+
+
+@functools.cache
+def _render(
+    values_json: str, helm: str, api_versions: tuple[str, ...], namespace: str, release: str
+) -> Output:
+    result = render(
+        json.loads(values_json),
+        helm=helm,
+        api_versions=api_versions,
+        namespace=namespace,
+        release=release,
+    )
+    docs = result.docs if result.returncode == 0 else []
+    return Output(result, docs)
+
+
+def rendered(
+    values: dict[str, Any],
+    helm: str = "helm3",
+    *,
+    api_versions: tuple[str, ...] = API_VERSIONS,
+    namespace: str = NAMESPACE,
+    release: str = RELEASE,
+) -> Output:
+    """`helm template` of the chart with `values`, cached; check `.ok` before `.docs`."""
+    return _render(json.dumps(values, sort_keys=True), helm, api_versions, namespace, release)
+
+
+def ok(values: dict[str, Any], helm: str = "helm3", **kwargs: Any) -> Output:
+    out = rendered(values, helm, **kwargs)
+    assert out.ok, out.stderr
+    return out
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    return doc["spec"]["template"]["spec"]
+
+
+def container(doc: dict[str, Any]) -> dict[str, Any]:
+    (only,) = pod_spec(doc)["containers"]
+    return only
+
+
+def args(doc: dict[str, Any]) -> list[str]:
+    return container(doc)["args"]
+
+
+def flag_value(argv: list[str], flag: str) -> str:
+    assert argv.count(flag) == 1, f"{flag} appears {argv.count(flag)} times in {argv}"
+    return argv[argv.index(flag) + 1]
+
+
+@functools.cache
+def _notes(values_json: str, helm: str) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as values_file:
+        yaml.safe_dump(json.loads(values_json), values_file)
+        values_file.flush()
+        proc = subprocess.run(
+            [helm_binary(helm), "install", RELEASE, str(CHART), "--dry-run=client"]
+            + ["--namespace", NAMESPACE, "-f", values_file.name],
+            capture_output=True,
+            text=True,
+            env={**helm_env(helm), "KUBECONFIG": "/nonexistent"},
+            timeout=120,
+        )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.split("\nNOTES:\n", 1)[1]
+
+
+def notes(values: dict[str, Any]) -> str:
+    """NOTES.txt as `helm install --dry-run=client` prints it (helm template does not).
+
+    Helm 4 only: Helm 3.18's install needs a reachable cluster even for a client dry run.
+    """
+    return _notes(json.dumps(values, sort_keys=True), "helm4")
