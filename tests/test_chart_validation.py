@@ -9,6 +9,8 @@ JSON pointers (`/engines/my-cache/l1/sizeGB`); either form is accepted.
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ import pytest
 
 from postrender.validate import check_values
 from tests.chart_helpers import PAYLOAD, blend, engine, ok, rendered
-from tests.support import CI_VALUES, HELMS, K8S_VERSIONS, ref, render, validate_object
+from tests.support import CI_VALUES, HELMS, K8S_VERSIONS, ROOT, ref, render, validate_object
 
 helms = pytest.mark.parametrize("helm", HELMS)
 
@@ -310,3 +312,12 @@ def test_scenario_objects_pass_the_kubernetes_schemas(values, version):
 def test_there_is_a_scenario_per_chart_feature():
     names = {p.name for p in CHART_SCENARIOS}
     assert len(names) >= 12
+
+
+def test_values_doc_is_generated_from_the_current_models():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_values_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
