@@ -9,8 +9,8 @@ ruff format --check postrender webhook tests scripts
 yamllint -c .yamllint charts/lmcache/values.yaml charts/lmcache/ci ct.yaml
 for helm in helm3 helm4; do
   for values in charts/lmcache/ci/*-values.yaml; do
-    "$helm" lint --strict charts/lmcache -f "$values" --api-versions monitoring.coreos.com/v1 \
-      --api-versions cert-manager.io/v1 >/dev/null || { echo "$helm lint failed: $values"; exit 1; }
+    # helm lint has no --api-versions: scenarios with CRD kinds set trustCRDsExist instead.
+    "$helm" lint --strict charts/lmcache -f "$values" >/dev/null || { echo "$helm lint failed: $values"; exit 1; }
   done
 done
 echo "lint: ok"
