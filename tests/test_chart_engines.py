@@ -157,14 +157,14 @@ def test_disabled_metrics_add_disable_metrics_and_drop_the_metrics_service():
 def test_each_l2_backend_is_one_adapter_flag_with_compact_sorted_json():
     ds = daemonset(
         l2Backends=[
-            {"type": "redis", "port": 6379, "host": "redis.cache", "password": "$(REDIS_PASSWORD)"},
+            {"type": "resp", "port": 6379, "host": "redis.cache", "password": "$(REDIS_PASSWORD)"},
             {"type": "fs", "path": "/mnt/l2", "sizeGB": 0.5},
         ]
     )
     tail = args(ds)[len(DEFAULT_ARGS) :]
     assert tail == [
         "--l2-adapter",
-        '{"host":"redis.cache","password":"$(REDIS_PASSWORD)","port":6379,"type":"redis"}',
+        '{"host":"redis.cache","password":"$(REDIS_PASSWORD)","port":6379,"type":"resp"}',
         "--l2-adapter",
         '{"path":"/mnt/l2","sizeGB":0.5,"type":"fs"}',
     ]
@@ -176,9 +176,9 @@ def test_a_secret_reaches_the_adapter_only_through_env_substitution():
         "valueFrom": {"secretKeyRef": {"name": "redis-credentials", "key": "password"}},
     }
     ds = daemonset(
-        l2Backends=[{"type": "redis", "password": "$(REDIS_PASSWORD)"}], env=[secret_env]
+        l2Backends=[{"type": "resp", "password": "$(REDIS_PASSWORD)"}], env=[secret_env]
     )
-    assert flag_value(args(ds), "--l2-adapter") == '{"password":"$(REDIS_PASSWORD)","type":"redis"}'
+    assert flag_value(args(ds), "--l2-adapter") == '{"password":"$(REDIS_PASSWORD)","type":"resp"}'
     assert container(ds)["env"][-1] == secret_env
 
 
@@ -220,13 +220,13 @@ def test_coordinator_ref_resolves_to_the_service_url_on_that_coordinators_port(h
 def test_all_optional_flags_keep_the_spec_order_and_extra_args_come_last():
     ds = daemonset(
         prometheus={"enabled": False},
-        l2Backends=[{"type": "redis"}],
+        l2Backends=[{"type": "resp"}],
         coordinator={"url": "http://c:9300", "l2EventReporting": True},
         extraArgs=["--log-file", "/tmp/x"],
     )
     assert args(ds)[len(DEFAULT_ARGS) :] == [
         "--disable-metrics",
-        "--l2-adapter", '{"type":"redis"}',
+        "--l2-adapter", '{"type":"resp"}',
         "--coordinator-url", "http://c:9300",
         "--coordinator-heartbeat-interval", "5",
         "--coordinator-event-reporting",
