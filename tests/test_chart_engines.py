@@ -175,9 +175,7 @@ def test_a_secret_reaches_the_adapter_only_through_env_substitution():
         "name": "REDIS_PASSWORD",
         "valueFrom": {"secretKeyRef": {"name": "redis-credentials", "key": "password"}},
     }
-    ds = daemonset(
-        l2Backends=[{"type": "resp", "password": "$(REDIS_PASSWORD)"}], env=[secret_env]
-    )
+    ds = daemonset(l2Backends=[{"type": "resp", "password": "$(REDIS_PASSWORD)"}], env=[secret_env])
     assert flag_value(args(ds), "--l2-adapter") == '{"password":"$(REDIS_PASSWORD)","type":"resp"}'
     assert container(ds)["env"][-1] == secret_env
 
