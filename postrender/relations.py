@@ -17,6 +17,8 @@ from postrender.spec import KINDS, CoordinatorRef, CoordinatorSpec, ServerSpec
 _SERVER = ServerSpec()
 _COORD = CoordinatorSpec()
 _REF = CoordinatorRef()
+# Every entry N also owns a Service N-metrics, so no entry may be named <other entry>-metrics.
+METRICS_SUFFIX = "-metrics"
 # Below this multiple of an engine's heartbeat interval, one late heartbeat evicts it.
 TIMEOUT_HEARTBEAT_FACTOR = 3
 
@@ -60,6 +62,16 @@ def errors(values: dict[str, Any]) -> list[Issue]:
         ):
             out.append(
                 Issue(f"{base}.prometheus.serviceMonitor.enabled", "needs prometheus.enabled: true")
+            )
+    for kind, name, _ in _entries(values):
+        owner = name.removesuffix(METRICS_SUFFIX)
+        if owner != name and owner in seen:
+            out.append(
+                Issue(
+                    join_path(kind, name),
+                    f"name collides with the metrics Service of {seen[owner]}.{owner}"
+                    f" (both are named {name})",
+                )
             )
     coordinators = (
         values.get("coordinators") if isinstance(values.get("coordinators"), dict) else {}

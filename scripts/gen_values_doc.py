@@ -210,7 +210,7 @@ def generated() -> str:
         lines.append(
             f"| `{kind}` | map of {model} | `{{}}` | keys are DNS-1035 labels"
             f" (`{names['pattern']}`) of at most {names['maxLength']} characters, unique across"
-            " `engines`, `cacheBlendEngines` and `coordinators` |"
+            " `engines`, `cacheBlendEngines` and `coordinators`, never `<another entry>-metrics` |"
         )
     lines.append("| `webhook` | object | see `values.yaml` | the injection webhook (SPEC 4) |")
     for kind, model, title in KINDS:

@@ -64,6 +64,8 @@ CASES = [
          None, "9lives"),
     Case("name-used-twice", {"engines": {"dup": engine()}, "cacheBlendEngines": {"dup": blend()}},
          "cacheBlendEngines.dup"),
+    Case("name-is-another-entrys-metrics-service", {"engines": {"a": engine(), "a-metrics": engine()}},
+         "engines.a-metrics"),
     Case("unknown-top-level-key", {"engine": {}}, "engine", None, "engine"),
     Case("unknown-engine-key", eng(sever={"port": 6000}), f"{E}.sever", E, "sever"),
     Case("unknown-nested-key", eng(l1={"sizeGB": 1, "sizeGb": 2}), f"{E}.l1.sizeGb", f"{E}.l1",

@@ -59,6 +59,15 @@ the schema twins (ref xor url, serviceMonitor needs metrics) are repeated here s
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- /* Every entry N owns a Service N-metrics: no entry may be named <other entry>-metrics. */ -}}
+{{- range $kind := list "engines" "cacheBlendEngines" "coordinators" -}}
+{{- range $name := include "lmcache.entryNames" (dict "root" $root "kind" $kind) | fromJsonArray -}}
+{{- $owner := trimSuffix "-metrics" $name -}}
+{{- if and (ne $owner $name) (hasKey $seen $owner) (kindIs "map" (index (index $root.Values $kind) $name)) -}}
+{{- $errors = append $errors (printf "%s.%s: name collides with the metrics Service of %s.%s (both are named %s)" $kind $name (get $seen $owner) $owner $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- toJson (sortAlpha $errors) -}}
 {{- end -}}
 
