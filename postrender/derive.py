@@ -171,10 +171,11 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
     where = workload.obj.ref
     entry: dict[str, Any] = {}
     out = Derived(workload, entry, [])
+    if program is None:  # reported by classify: nothing else can be read
+        out.unobservable |= {f"{base}.l1", f"{base}.injection"}
+        return out
     if engine:
         entry["l1"] = {}  # the CLI requires --l1-size-gb: its absence must be reported
-    if program is None:
-        return out
 
     table = ENGINE_FLAGS if engine else COORDINATOR_FLAGS
     switches = ENGINE_SWITCHES if engine else COORDINATOR_SWITCHES
