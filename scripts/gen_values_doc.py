@@ -54,7 +54,10 @@ _ENGINE_RELATIONS = {
     "l2Backends": "each entry becomes one `--l2-adapter` (compact JSON, sorted keys); keys"
     " besides `type` are the adapter's own and free-form",
     "l1.sizeGB": "requests memory `ceil(sizeGB + 5)Gi`, limit `ceil(request × 1.5)Gi`, cpu `4`",
-    "extraArgs": "appended last to the server's arguments",
+    "extraArgs": "appended last to the server's arguments; a `--host` or `--http-host` other"
+    " than `0.0.0.0` is refused",
+    "volumeMounts": "an `emptyDir` mounted at `/dev/shm` is refused (it hides the host's, which"
+    " CUDA IPC needs)",
 }
 RELATIONS: dict[str, dict[str, str]] = {
     "engines": _ENGINE_RELATIONS,

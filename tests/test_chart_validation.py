@@ -9,6 +9,7 @@ JSON pointers (`/engines/my-cache/l1/sizeGB`); either form is accepted.
 from __future__ import annotations
 
 import functools
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -16,10 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from postrender.validate import check_values
 from tests.chart_helpers import PAYLOAD, blend, engine, ok, rendered
-from tests.support import CI_VALUES, HELMS, K8S_VERSIONS, ROOT, ref, render, validate_object
+from tests.support import (
+    CI_VALUES,
+    HELMS,
+    K8S_VERSIONS,
+    ROOT,
+    ref,
+    render,
+    run_postrender,
+    validate_object,
+)
 
 helms = pytest.mark.parametrize("helm", HELMS)
 
@@ -323,3 +334,50 @@ def test_values_doc_is_generated_from_the_current_models():
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+# --- what the post-renderer refuses on a workload, the chart refuses in the values ----------
+
+WORKLOAD_CASES = {
+    "host-in-extra-args": {"extraArgs": ["--host", "127.0.0.1"]},
+    "http-host-in-extra-args": {"extraArgs": ["--http-host=127.0.0.1", "--log-file", "x"]},
+    "shm-emptydir": {
+        "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory"}}],
+        "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+    },
+}
+
+
+def chart_errors(out) -> set[str]:
+    text = out.stderr.split("invalid values:\n", 1)[1]
+    return {line for line in text.splitlines() if line and not line.startswith("Use --debug")}
+
+
+@pytest.mark.parametrize("fields", WORKLOAD_CASES.values(), ids=list(WORKLOAD_CASES))
+@pytest.mark.parametrize("kind", ["engines", "cacheBlendEngines"])
+def test_chart_refuses_what_the_post_renderer_refuses_with_the_same_message(fields, kind):
+    spec = {**(blend() if kind == "cacheBlendEngines" else engine()), **fields}
+    failed = {helm: rendered({kind: {"cache": spec}}, helm) for helm in HELMS}
+    assert not any(out.ok for out in failed.values())
+    from_chart = chart_errors(failed["helm3"])
+    assert chart_errors(failed["helm4"]) == from_chart
+    assert len(from_chart) == 1
+
+    # The same mistake made after rendering (a kustomize patch, say) reaches the post-renderer.
+    clean = {kind: {"cache": {k: v for k, v in spec.items() if k not in fields}}}
+    docs = [dict(d) for d in ok(clean).docs]
+    for i, doc in enumerate(docs):
+        if doc["kind"] == "DaemonSet":
+            doc = docs[i] = json.loads(json.dumps(doc))
+            pod = doc["spec"]["template"]["spec"]
+            pod["containers"][0]["args"] += fields.get("extraArgs", [])
+            if "volumes" in fields:
+                pod["volumes"] = fields["volumes"]
+                pod["containers"][0]["volumeMounts"] = fields["volumeMounts"]
+    proc = run_postrender(yaml.safe_dump_all(docs))
+    assert proc.returncode != 0 and proc.stdout == ""
+    prefix = "lmcache-postrender: error: DaemonSet/cache: "
+    from_post_renderer = {
+        line.removeprefix(prefix) for line in proc.stderr.splitlines() if line.startswith(prefix)
+    }
+    assert from_post_renderer == from_chart

@@ -31,6 +31,7 @@ the schema twins (ref xor url, serviceMonitor needs metrics) are repeated here s
 {{- end -}}
 {{- end -}}
 {{- if ne $kind "coordinators" -}}
+{{- $errors = concat $errors (include "lmcache.validate.engineWorkload" (dict "spec" $s "base" $base) | fromJsonArray) -}}
 {{- if eq (include "lmcache.int" $s.server.httpPort) (include "lmcache.int" $s.server.port) -}}
 {{- $errors = append $errors (printf "%s.server.httpPort: must differ from server.port (both %s)" $base (include "lmcache.int" $s.server.port)) -}}
 {{- end -}}
@@ -99,4 +100,58 @@ same rules and wording as relations.warnings. NOTES.txt prints them.
 {{- end -}}
 {{- end -}}
 {{- toJson $warnings -}}
+{{- end -}}
+
+{{/*
+"lmcache.validate.engineWorkload": what the post-renderer refuses on an engine workload
+(postrender/invariants.py, same paths and wording), refused here too so that installs
+without the post-renderer (Argo CD, Flux) cannot get it either: a bind address in extraArgs
+that fights the server's 0.0.0.0, and an emptyDir mounted over /dev/shm.
+Call with (dict "spec" <merged entry> "base" "engines.<name>"); returns a JSON list.
+*/}}
+{{- define "lmcache.validate.engineWorkload" -}}
+{{- $errors := list -}}
+{{- $tokens := list -}}
+{{- range .spec.extraArgs -}}{{- $tokens = append $tokens (toString .) -}}{{- end -}}
+{{- $found := dict "--host" list "--http-host" list -}}
+{{- $skip := false -}}
+{{- range $i, $tok := $tokens -}}
+{{- if $skip -}}
+{{- $skip = false -}}
+{{- else if and (hasPrefix "--" $tok) (contains "=" $tok) -}}
+{{- $parts := splitn "=" 2 $tok -}}
+{{- if hasKey $found $parts._0 -}}
+{{- $_ := set $found $parts._0 (append (get $found $parts._0) $parts._1) -}}
+{{- end -}}
+{{- else if hasKey $found $tok -}}
+{{- $next := "" -}}
+{{- if lt (add1 $i) (len $tokens) -}}{{- $next = index $tokens (add1 $i) -}}{{- end -}}
+{{- if and (lt (add1 $i) (len $tokens)) (not (and (hasPrefix "-" $next) (not (regexMatch "^[+-]?([0-9]+[.][0-9]*|[.][0-9]+|[0-9]+)([eE][+-]?[0-9]+)?$" $next)))) -}}
+{{- $_ := set $found $tok (append (get $found $tok) $next) -}}
+{{- $skip = true -}}
+{{- else -}}
+{{- $_ := set $found $tok (append (get $found $tok) "None") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $why := dict
+  "--host" "the node-local Service must reach the ZMQ port"
+  "--http-host" "the default 127.0.0.1 hides /metrics and health from the pod network"
+-}}
+{{- range $name := list "--host" "--http-host" -}}
+{{- $wrong := without (get $found $name) "0.0.0.0" -}}
+{{- if $wrong -}}
+{{- $errors = append $errors (printf "%s.extraArgs: %s %s conflicts with %s 0.0.0.0, which the server needs (%s); remove it" $.base $name (join ", " $wrong) $name (get $why $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- $empty := list -}}
+{{- range .spec.volumes -}}
+{{- if and (kindIs "map" .) (hasKey . "emptyDir") -}}{{- $empty = append $empty (toString .name) -}}{{- end -}}
+{{- end -}}
+{{- range .spec.volumeMounts -}}
+{{- if and (kindIs "map" .) (eq (trimSuffix "/" (toString .mountPath)) "/dev/shm") (has (toString .name) $empty) -}}
+{{- $errors = append $errors (printf "%s.volumeMounts: container lmcache mounts emptyDir volume '%s' at /dev/shm: it hides the host's /dev/shm (shared through hostIPC) and breaks CUDA IPC; remove the volume and its mount" $.base .name) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $errors -}}
 {{- end -}}
