@@ -10,7 +10,7 @@ so every spelling of a flag family is removed before the webhook's own value is 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from webhook.constants import CUDAGRAPH_EAGER, CUDAGRAPH_FULL_DECODE_ONLY
@@ -103,45 +103,53 @@ def has_flag(args: Sequence[str], family: FlagFamily) -> bool:
     return False
 
 
-def remove_family(
-    args: Sequence[str], family: FlagFamily, subkeys: frozenset[str | None] | None = None
-) -> tuple[list[str], list[tuple[ParsedFlag, str | None]]]:
-    """Drop every spelling of `family` (with its value) and return what was dropped.
+Removed = list[tuple[ParsedFlag, str | None]]
 
-    `subkeys` limits removal to the given dotted sub-keys (None standing for the plain
-    flag); by default all of them go.
+
+def remove_families(
+    args: Sequence[str],
+    families: Sequence[FlagFamily],
+    subkeys: Mapping[FlagFamily, frozenset[str | None]] | None = None,
+) -> tuple[list[str], dict[FlagFamily, Removed]]:
+    """Drop every spelling of the given families (with their values), in one pass.
+
+    `subkeys` limits a family to the listed dotted sub-keys (None standing for the
+    plain flag); by default all of them go. Returns the kept tokens and, per family,
+    what was dropped.
     """
+    by_name = {name: family for family in families for name in family.names}
     kept: list[str] = []
-    removed: list[tuple[ParsedFlag, str | None]] = []
+    removed: dict[FlagFamily, Removed] = {family: [] for family in families}
     index = 0
     while index < len(args):
         token = args[index]
         if token == END_OF_OPTIONS:
             kept.extend(args[index:])
             break
-        parsed = parse_flag(token)
+        parsed = parse_flag(token) if token[:1] == "-" else None
+        family = by_name.get(parsed.name) if parsed is not None else None
         if (
             parsed is None
-            or parsed.name not in family.names
-            or (subkeys is not None and parsed.subkey not in subkeys)
+            or family is None
+            or (subkeys is not None and family in subkeys and parsed.subkey not in subkeys[family])
         ):
             kept.append(token)
             index += 1
             continue
         following = args[index + 1] if index + 1 < len(args) else None
         if parsed.inline_value is not None:
-            removed.append((parsed, parsed.inline_value))
+            removed[family].append((parsed, parsed.inline_value))
             index += 1
         elif family.takes_value and following is not None and not _looks_like_flag(following):
-            removed.append((parsed, following))
+            removed[family].append((parsed, following))
             index += 2
         elif (
             not family.takes_value and following is not None and following.lower() in BOOLEAN_WORDS
         ):
-            removed.append((parsed, following))
+            removed[family].append((parsed, following))
             index += 2
         else:
-            removed.append((parsed, None))
+            removed[family].append((parsed, None))
             index += 1
     return kept, removed
 
@@ -153,7 +161,7 @@ def _insert_options(args: list[str], additions: list[str]) -> list[str]:
     return args + additions
 
 
-def _full_decode_only_config(removed: list[tuple[ParsedFlag, str | None]]) -> str:
+def _full_decode_only_config(removed: Removed) -> str:
     """Keep a user's own compilation settings, overriding only the cudagraph mode."""
     merged: dict[str, object] = {}
     for parsed, value in removed:
@@ -171,9 +179,13 @@ def _full_decode_only_config(removed: list[tuple[ParsedFlag, str | None]]) -> st
 
 def cacheblend_args(args: Sequence[str], engine: EngineConfig) -> list[str]:
     """The target container's args with the CacheBlend flags in place of any earlier ones."""
-    result = list(args)
-    for family in ALWAYS_REPLACED:
-        result, _ = remove_family(result, family)
+    families: list[FlagFamily] = list(ALWAYS_REPLACED)
+    if engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY:
+        families.append(COMPILATION_CONFIG)
+    # Dotted spellings of other compilation keys stay; only the mode itself is ours.
+    result, removed = remove_families(
+        args, families, {COMPILATION_CONFIG: frozenset({None, "cudagraph_mode", "cudagraph-mode"})}
+    )
 
     additions = [
         "--attention-backend",
@@ -190,11 +202,5 @@ def cacheblend_args(args: Sequence[str], engine: EngineConfig) -> list[str]:
     if engine.cudagraph == CUDAGRAPH_EAGER:
         additions.append("--enforce-eager")
     elif engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY:
-        # Dotted spellings of other compilation keys stay; the mode itself is ours.
-        result, removed = remove_family(
-            result,
-            COMPILATION_CONFIG,
-            subkeys=frozenset({None, "cudagraph_mode", "cudagraph-mode"}),
-        )
-        additions += ["--compilation-config", _full_decode_only_config(removed)]
+        additions += ["--compilation-config", _full_decode_only_config(removed[COMPILATION_CONFIG])]
     return _insert_options(result, additions)

@@ -1,8 +1,16 @@
 """JSONPatch between the pod the API server sent and the pod the webhook wants.
 
-The patch is computed by diffing, never written by hand, so JSON-pointer escaping
-(`lmcache.ai/...` becomes `lmcache.ai~1...`) and arrays that did not exist yet are always
-right.
+The patch is computed by diffing the two documents, never written field by field, so
+JSON-pointer escaping (`lmcache.ai/...` becomes `lmcache.ai~1...`) and arrays that did
+not exist yet are always right.
+
+The diff is a small one written for this job rather than `jsonpatch.make_patch`: that
+function costs about 0.45 ms on a typical pod (its list alignment dominates), more than
+everything else the webhook does per request together. This one exploits what the
+injector guarantees (it copies only what it changes, so unchanged subtrees are the very
+same objects) and handles lists as "common prefix, common suffix, pair up or add/remove
+the middle", which is exact for appends, in-place edits and removals. Its output is
+checked against `jsonpatch.apply_patch` in the tests, over generated pods.
 """
 
 from __future__ import annotations
@@ -13,6 +21,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import jsonpatch
+
+Operation = dict[str, Any]
+# One encoder for every call: json.dumps() with options builds a new one each time.
+COMPACT = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,41 +40,82 @@ def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _drop_shared(src: Any, dst: Any) -> tuple[Any, Any]:
-    """Remove, from both sides, mapping entries that are the very same object.
-
-    The injector copies only what it changes, so most of the pod is shared between the
-    two sides and cannot differ. Dropping a key from both mappings does not move any
-    other path, so the diff of what remains is the diff of the whole; list elements are
-    left alone because removing them would shift indices.
-    """
-    if not (isinstance(src, dict) and isinstance(dst, dict)):
-        return src, dst
-    new_src: dict[str, Any] = {}
-    new_dst: dict[str, Any] = {}
-    for key, value in src.items():
-        if key not in dst:
-            new_src[key] = value
-        elif dst[key] is not value:
-            new_src[key], new_dst[key] = _drop_shared(value, dst[key])
-    for key, value in dst.items():
-        if key not in src:
-            new_dst[key] = value
-    return new_src, new_dst
+def escape(key: str) -> str:
+    """One JSON-pointer reference token (RFC 6901): `~` first, then `/`."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
-def make_patch(original: Mapping[str, Any], mutated: Mapping[str, Any]) -> list[dict[str, Any]]:
+def same_json(a: Any, b: Any) -> bool:
+    """Equality as JSON sees it: `1` and `true` differ, unlike in Python."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _diff(src: Any, dst: Any, path: str, ops: list[Operation]) -> None:
+    if src is dst:
+        return
+    if isinstance(src, dict) and isinstance(dst, dict):
+        for key, value in src.items():
+            if key not in dst:
+                ops.append({"op": "remove", "path": f"{path}/{escape(key)}"})
+            elif dst[key] is not value:  # shared subtrees (most of the pod) cost nothing
+                _diff(value, dst[key], f"{path}/{escape(key)}", ops)
+        for key, value in dst.items():
+            if key not in src:
+                ops.append({"op": "add", "path": f"{path}/{escape(key)}", "value": value})
+    elif isinstance(src, list) and isinstance(dst, list):
+        _diff_list(src, dst, path, ops)
+    elif not same_json(src, dst):
+        ops.append({"op": "replace", "path": path, "value": dst})
+
+
+def _diff_list(src: list[Any], dst: list[Any], path: str, ops: list[Operation]) -> None:
+    src_len, dst_len = len(src), len(dst)
+    start = 0
+    while start < src_len and start < dst_len and same_json(src[start], dst[start]):
+        start += 1
+    tail = 0
+    while (
+        tail < src_len - start
+        and tail < dst_len - start
+        and same_json(src[src_len - 1 - tail], dst[dst_len - 1 - tail])
+    ):
+        tail += 1
+    src_mid, dst_mid = src_len - start - tail, dst_len - start - tail
+    paired = min(src_mid, dst_mid)
+    # Paired elements are edited in place; none of these operations moves an index.
+    for offset in range(paired):
+        index = start + offset
+        _diff(src[index], dst[index], f"{path}/{index}", ops)
+    first_unpaired = start + paired
+    # Each removal shifts the rest left, so the same index is removed repeatedly.
+    for _ in range(src_mid - paired):
+        ops.append({"op": "remove", "path": f"{path}/{first_unpaired}"})
+    for offset in range(dst_mid - paired):
+        index = first_unpaired + offset
+        ops.append({"op": "add", "path": f"{path}/{index}", "value": dst[index]})
+
+
+def make_patch(original: Mapping[str, Any], mutated: Mapping[str, Any]) -> list[Operation]:
     """RFC 6902 operations turning `original` into `mutated` (empty when they are equal)."""
-    src, dst = _drop_shared(without_managed_fields(original), without_managed_fields(mutated))
-    return list(jsonpatch.make_patch(src, dst).patch)
+    ops: list[Operation] = []
+    _diff(without_managed_fields(original), without_managed_fields(mutated), "", ops)
+    return ops
 
 
-def encode_patch(operations: list[dict[str, Any]]) -> str:
+def encode_patch(operations: list[Operation]) -> str:
     """The base64 form AdmissionResponse.patch carries."""
-    raw = json.dumps(operations, separators=(",", ":")).encode()
+    raw = COMPACT.encode(operations).encode()
     return base64.b64encode(raw).decode("ascii")
 
 
-def apply_patch(document: Mapping[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
-    """Apply operations to a copy of `document`, as the API server would."""
+def apply_patch(document: Mapping[str, Any], operations: list[Operation]) -> dict[str, Any]:
+    """Apply operations to a copy of `document` with the reference implementation."""
     return jsonpatch.apply_patch(dict(document), operations, in_place=False)

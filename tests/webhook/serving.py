@@ -18,7 +18,8 @@ class RunningWebhook:
     def __init__(self, app: FastAPI, tls: ReloadingTLS) -> None:
         # Bind here and hand the socket to uvicorn: no window for another process to
         # take a port we picked.
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, as uvicorn's own listener has: asyncio sets TCP_NODELAY only then.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]

@@ -17,7 +17,7 @@ from webhook.args import parse_flag
 from webhook.constants import ENGINE_ANNOTATION, INJECTED_ANNOTATION
 from webhook.engine import EngineConfig, PayloadImage
 from webhook.inject import Injected, decide, requested_engine
-from webhook.patch import apply_patch, make_patch
+from webhook.patch import apply_patch, make_patch, same_json
 
 from .builders import KV_TRANSFER_CONFIG
 
@@ -203,3 +203,26 @@ def test_patch_escapes_annotation_keys_concretely() -> None:
 
 def test_kv_config_fixture_is_the_spec_connector() -> None:
     assert KV_TRANSFER_CONFIG["kv_connector"] == "CBKVConnector"
+
+
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["", "a", "a/b", "~", "~1"])
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(st.sampled_from(["a", "b", "x/y", "m~n", ""]), inner, max_size=4),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(source=json_values, target=json_values)
+def test_diff_of_any_two_documents_applies_exactly(source: Any, target: Any) -> None:
+    """The diff is generic: it must be exact for arbitrary JSON, not only for pods."""
+    document = {"root": source}
+    wanted = {"root": target}
+    result = apply_patch(document, make_patch(document, wanted))
+    assert same_json(result, wanted)
