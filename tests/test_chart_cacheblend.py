@@ -196,3 +196,12 @@ def test_notes_explain_the_opt_in_and_warn_when_the_webhook_is_off():
     assert 'lmcache.ai/cacheblend-inject: "true"' in text
     assert "lmcache.ai/cacheblend-engine" in text
     assert "webhook.enabled is false" in text
+
+
+def test_notes_show_the_webhook_rollout_and_the_gitops_caveat_of_helm_tls():
+    text = notes(
+        {"cacheBlendEngines": {"my-cb": blend()}, "webhook": {"enabled": True, "tls": {"mode": "helm"}}}
+    )
+    assert "webhook.enabled is false" not in text
+    assert "rollout status deployment/rel-lmcache-webhook" in text
+    assert "use webhook.tls.mode=secret" in text
