@@ -211,11 +211,11 @@ class EngineResolver:
 
     def _count_cache(self, result: str) -> None:
         if self._metrics is not None:
-            self._metrics.cache.labels(result).inc()
+            self._metrics.count_cache(result)
 
     def _count_api(self, result: str) -> None:
         if self._metrics is not None:
-            self._metrics.api_requests.labels(result).inc()
+            self._metrics.count_api(result)
 
     async def aclose(self) -> None:
         for task in list(self._background):

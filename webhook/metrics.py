@@ -62,15 +62,26 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        # Export every known label value from the start, so dashboards and alerts see
-        # zeros instead of absent series.
-        for outcome in OUTCOMES:
-            self.requests.labels(outcome)
-        for reason in SKIP_REASONS:
-            self.skips.labels(reason)
-        for kind in ERROR_KINDS:
-            self.errors.labels(kind)
-        for result in CACHE_RESULTS:
-            self.cache.labels(result)
-        for result in API_RESULTS:
-            self.api_requests.labels(result)
+        # Every known label value is exported from the start, so dashboards and alerts
+        # see zeros instead of absent series; the children are kept because looking
+        # them up again on every request costs a lock and a dict per call.
+        self._outcomes = {outcome: self.requests.labels(outcome) for outcome in OUTCOMES}
+        self._skips = {reason: self.skips.labels(reason) for reason in SKIP_REASONS}
+        self._errors = {kind: self.errors.labels(kind) for kind in ERROR_KINDS}
+        self._cache = {result: self.cache.labels(result) for result in CACHE_RESULTS}
+        self._api = {result: self.api_requests.labels(result) for result in API_RESULTS}
+
+    def count_outcome(self, outcome: str) -> None:
+        self._outcomes[outcome].inc()
+
+    def count_skip(self, reason: str) -> None:
+        self._skips[reason].inc()
+
+    def count_error(self, kind: str) -> None:
+        self._errors[kind].inc()
+
+    def count_cache(self, result: str) -> None:
+        self._cache[result].inc()
+
+    def count_api(self, result: str) -> None:
+        self._api[result].inc()

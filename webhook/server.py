@@ -22,7 +22,7 @@ from webhook.admission import Decision, admit, pod_label
 from webhook.engines import EngineResolver
 from webhook.metrics import Metrics
 from webhook.patch import COMPACT
-from webhook.review import BadReview, parse_review, review_response
+from webhook.review import AdmissionRequest, BadReview, parse_review, review_response
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ def create_app(
             review = parse_review(body)
         except (RequestError, BadReview) as exc:
             status = exc.status if isinstance(exc, RequestError) else 400
-            metrics.requests.labels("rejected").inc()
-            metrics.errors.labels("bad_request").inc()
+            metrics.count_outcome("rejected")
+            metrics.count_error("bad_request")
             log.warning("rejected admission request: %s", exc)
             return _json(status, {"error": str(exc)})
 
@@ -124,23 +124,36 @@ def create_app(
         except Exception as exc:  # a bug must not block pod creation
             log.exception("admission of %s failed; admitting it unchanged", pod_label(review))
             decision = Decision("failed_open", error_kind="internal", detail=repr(exc))
-        _record(review.uid, pod_label(review), decision)
+        _record(review, decision)
         return _json(200, review_response(review.uid, decision.patch))
 
-    def _record(uid: str, pod: str, decision: Decision) -> None:
-        metrics.requests.labels(decision.outcome).inc()
+    def _record(review: AdmissionRequest, decision: Decision) -> None:
+        metrics.count_outcome(decision.outcome)
         if decision.outcome == "injected":
             metrics.injections.inc()
-            log.info("injected %s (engine %s, %s)", pod, decision.engine, decision.detail)
+            # The happy path is stamped on the pod and counted; a line per pod at INFO
+            # would cost as much as the injection itself. --log-level DEBUG shows it.
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "injected %s (engine %s, %s)",
+                    pod_label(review),
+                    decision.engine,
+                    decision.detail,
+                )
         elif decision.outcome == "skipped" and decision.reason is not None:
-            metrics.skips.labels(decision.reason.value).inc()
-            log.info("skipped %s: %s (engine %s)", pod, decision.reason.value, decision.engine)
+            metrics.count_skip(decision.reason.value)
+            log.info(
+                "skipped %s: %s (engine %s)",
+                pod_label(review),
+                decision.reason.value,
+                decision.engine,
+            )
         elif decision.outcome == "failed_open":
-            metrics.errors.labels(decision.error_kind or "internal").inc()
+            metrics.count_error(decision.error_kind or "internal")
             log.warning(
                 "admitted %s unchanged (uid %s) after %s error: %s",
-                pod,
-                uid,
+                pod_label(review),
+                review.uid,
                 decision.error_kind,
                 decision.detail,
             )
