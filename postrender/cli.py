@@ -102,7 +102,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from postrender.pipeline import process
 
-    outcome = process(text, warnings_as_errors=args.warnings_as_errors)
+    try:
+        outcome = process(text, warnings_as_errors=args.warnings_as_errors)
+    except Exception as exc:  # a bug must still fail cleanly: no partial stream, a report
+        import traceback
+
+        detail = traceback.format_exc().rstrip().splitlines()
+        return _fail(
+            path,
+            [f"{PROG}: error: internal error ({type(exc).__name__}: {exc}); please report it"],
+            "internal error",
+            detail,
+        )
     warnings = [f"{PROG}: warning: {w}" for w in outcome.warnings]
     errors = [f"{PROG}: error: {e}" for e in outcome.errors]
     if args.check and outcome.ok and outcome.changed:
@@ -124,10 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fail(path: str, lines: list[str], summary: str = "") -> int:
+def _fail(path: str, lines: list[str], summary: str = "", detail: list[str] | None = None) -> int:
     count = sum(1 for ln in lines if ": error: " in ln)
     tail = f"{PROG}: {count} error{'s' if count != 1 else ''}; nothing was written to stdout"
-    problem = _write_log(path, [*lines, tail], f"failed: {summary}" if summary else "failed")
+    logged = [*lines, tail, *(detail or [])]
+    problem = _write_log(path, logged, f"failed: {summary}" if summary else "failed")
     tail += f" (report: {path})" if problem is None else ""
     report = [*lines, tail] + ([problem] if problem else [])
     sys.stderr.write("".join(f"{ln}\n" for ln in report))

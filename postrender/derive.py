@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from postrender.errors import Issue
-from postrender.workloads import COORDINATOR_REF_ANNOTATION, Obj, Workload
+from postrender.workloads import COORDINATOR_REF_ANNOTATION, Obj, Workload, as_dict, as_list
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
@@ -258,7 +258,7 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
     if log_level is not None:
         entry["logLevel"] = log_level
     if workload.values_map == "coordinators":
-        replicas = (workload.obj.body.get("spec") or {}).get("replicas")
+        replicas = as_dict(workload.obj.body.get("spec")).get("replicas")
         if replicas is not None and workload.obj.kind in ("Deployment", "StatefulSet"):
             entry["replicas"] = replicas
     _from_metrics(out, around)
@@ -333,7 +333,7 @@ def _coordinator_ref(workload: Workload, entry: dict[str, Any], issues: list[Iss
 
 
 def _env_value(container: dict[str, Any], name: str) -> Any:
-    for env in container.get("env") or []:
+    for env in as_list(container.get("env")):
         if isinstance(env, dict) and env.get("name") == name and "value" in env:
             return env["value"]
     return None
@@ -345,7 +345,7 @@ def _from_metrics(out: Derived, around: Neighbours) -> None:
     service = around.services.get(name + METRICS_SUFFIX)
     if service is not None:
         out.metrics = service
-        for port in (service.body.get("spec") or {}).get("ports") or []:
+        for port in as_list(as_dict(service.body.get("spec")).get("ports")):
             if isinstance(port, dict) and port.get("name") == "metrics":
                 entry.setdefault("prometheus", {})["port"] = port.get("port")
                 break
@@ -353,7 +353,7 @@ def _from_metrics(out: Derived, around: Neighbours) -> None:
     if monitor is not None:
         sm = entry.setdefault("prometheus", {}).setdefault("serviceMonitor", {})
         sm["enabled"] = True
-        endpoints = (monitor.body.get("spec") or {}).get("endpoints") or []
+        endpoints = as_list(as_dict(monitor.body.get("spec")).get("endpoints"))
         if endpoints and isinstance(endpoints[0], dict) and "interval" in endpoints[0]:
             sm["interval"] = endpoints[0]["interval"]
 
@@ -368,7 +368,7 @@ def _from_connection(out: Derived, around: Neighbours) -> None:
     if cm is None:
         return
     out.connection = cm
-    data = cm.body.get("data") or {}
+    data = as_dict(cm.body.get("data"))
     kv = _json_key(data, KV_KEY, cm, base, out.issues)
     if blend and isinstance(kv, dict):
         extra = kv.get("kv_connector_extra_config") or {}
@@ -399,5 +399,5 @@ def _json_key(data: Any, key: str, cm: Obj, base: str, issues: list[Issue]) -> A
     try:
         return json.loads(str(text))
     except ValueError as exc:
-        issues.append(Issue(base, f"{cm.ref} key {key} is not valid JSON ({exc})", cm.ref))
+        issues.append(Issue(base, f"key {key} is not valid JSON ({exc})", cm.ref))
         return None

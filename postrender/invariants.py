@@ -17,6 +17,7 @@ from postrender.workloads import (
     RESOURCE_OVERRIDES_ANNOTATION,
     Program,
     Workload,
+    as_list,
     containers,
     pod_spec_path,
 )
@@ -255,14 +256,14 @@ class Enforcer:
         pod = self.workload.pod
         empty = {
             v.get("name")
-            for v in pod.get("volumes") or []
+            for v in as_list(pod.get("volumes"))
             if isinstance(v, dict) and "emptyDir" in v
         }
         all_containers = containers(pod) + [
-            c for c in pod.get("initContainers") or [] if isinstance(c, dict)
+            c for c in as_list(pod.get("initContainers")) if isinstance(c, dict)
         ]
         for c in all_containers:
-            for mount in c.get("volumeMounts") or []:
+            for mount in as_list(c.get("volumeMounts")):
                 if not isinstance(mount, dict):
                     continue
                 if (

@@ -25,7 +25,7 @@ from postrender.errors import Issue
 from postrender.invariants import enforce
 from postrender.stream import Stream, StreamError, read_stream
 from postrender.vllm import fix_consumer
-from postrender.workloads import Obj, Workload, classify, objects
+from postrender.workloads import Obj, Workload, as_dict, as_list, classify, objects
 
 L1_REQUIRED = "is required (lmcache server refuses to start without --l1-size-gb)"
 
@@ -224,7 +224,7 @@ def _kv(cm: Obj) -> dict[str, Any]:
     import json
 
     try:
-        kv = json.loads(str((cm.body.get("data") or {}).get(KV_KEY, "{}")))
+        kv = json.loads(str(as_dict(cm.body.get("data")).get(KV_KEY, "{}")))
     except ValueError:
         return {}  # reported while deriving
     return kv if isinstance(kv, dict) else {}
@@ -246,7 +246,7 @@ def _metrics_service(d: Derived, http_port: Any, issues: list[Issue]) -> None:
             )
         )
         return
-    for port in (service.body.get("spec") or {}).get("ports") or []:
+    for port in as_list(as_dict(service.body.get("spec")).get("ports")):
         if not isinstance(port, dict) or port.get("name") != "metrics":
             continue
         target = port.get("targetPort", port.get("port"))

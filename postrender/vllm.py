@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from postrender.errors import Issue
-from postrender.workloads import Obj, containers, pod_spec, pod_spec_path
+from postrender.workloads import Obj, as_list, containers, pod_spec, pod_spec_path
 
 HASH_SEED_ENV = "PYTHONHASHSEED"
 
@@ -19,7 +19,7 @@ HASH_SEED_ENV = "PYTHONHASHSEED"
 def _configmap_volumes(pod: dict[str, Any]) -> dict[str, set[str]]:
     """volume name -> the ConfigMaps it projects."""
     out: dict[str, set[str]] = {}
-    for volume in pod.get("volumes") or []:
+    for volume in as_list(pod.get("volumes")):
         if not isinstance(volume, dict):
             continue
         names: set[str] = set()
@@ -28,7 +28,7 @@ def _configmap_volumes(pod: dict[str, Any]) -> dict[str, set[str]]:
             names.add(str(cm["name"]))
         projected = volume.get("projected")
         if isinstance(projected, dict):
-            for source in projected.get("sources") or []:
+            for source in as_list(projected.get("sources")):
                 cm = source.get("configMap") if isinstance(source, dict) else None
                 if isinstance(cm, dict) and cm.get("name"):
                     names.add(str(cm["name"]))
@@ -62,8 +62,8 @@ def fix_consumer(obj: Obj, connections: set[str]) -> list[Issue]:
             )
         )
     for index, container in enumerate(containers(pod)):
-        mounts = container.get("volumeMounts") or []
-        if not any(isinstance(m, dict) and m.get("name") in volumes for m in mounts):
+        mounts = as_list(container.get("volumeMounts"))
+        if not any(isinstance(m, dict) and str(m.get("name")) in volumes for m in mounts):
             continue
         env = container.get("env")
         if env is None:

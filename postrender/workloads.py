@@ -31,6 +31,15 @@ COMPONENTS = {
 ENGINE_MAPS = ("engines", "cacheBlendEngines")
 
 
+def as_dict(node: Any) -> dict[str, Any]:
+    """`node` when it is a map, else an empty one: malformed input is the schemas' business."""
+    return node if isinstance(node, dict) else {}
+
+
+def as_list(node: Any) -> list[Any]:
+    return node if isinstance(node, list) else []
+
+
 @dataclass
 class Obj:
     """One Kubernetes object of the stream and where it lives."""
@@ -91,9 +100,9 @@ class Program:
         return str(self.container.get("name", f"#{self.index}"))
 
     def flags(self) -> list[Any]:
-        tokens = list(self.container.get(self.field) or [])[self.position + 1 :]
+        tokens = list(as_list(self.container.get(self.field)))[self.position + 1 :]
         if self.field == "command":
-            tokens += list(self.container.get("args") or [])
+            tokens += as_list(self.container.get("args"))
         return tokens
 
     def flag_lists(self) -> list[tuple[list[Any], int]]:
@@ -146,11 +155,10 @@ def pod_spec(body: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "Pod":
         node: Any = spec
     elif kind == "PodTemplate":
-        node = (body.get("template") or {}).get("spec")
+        node = as_dict(body.get("template")).get("spec")
     elif kind == "CronJob" and isinstance(spec, dict):
-        node = ((((spec.get("jobTemplate") or {}).get("spec")) or {}).get("template") or {}).get(
-            "spec"
-        )
+        job = as_dict(as_dict(spec.get("jobTemplate")).get("spec"))
+        node = as_dict(job.get("template")).get("spec")
     elif isinstance(spec, dict) and isinstance(spec.get("template"), dict):
         node = spec["template"].get("spec")
     else:
@@ -172,7 +180,7 @@ def pod_spec_path(kind: str) -> str:
 
 
 def containers(pod: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for c in pod.get("containers") or [] if isinstance(c, dict)]
+    return [c for c in as_list(pod.get("containers")) if isinstance(c, dict)]
 
 
 def find_program(container: dict[str, Any], index: int) -> Program | None:
@@ -198,7 +206,7 @@ def shell_subcommand(container: dict[str, Any]) -> str | None:
     subcommand must be separate tokens.
     """
     for f in ("command", "args"):
-        for tok in container.get(f) or []:
+        for tok in as_list(container.get(f)):
             if isinstance(tok, str):
                 for sub in ("server", "coordinator"):
                     if f"lmcache {sub}" in tok:
@@ -211,7 +219,11 @@ def classify(obj: Obj) -> Workload | None:
     pod = pod_spec(obj.body)
     labels = obj.labels
     component = labels.get(COMPONENT_LABEL)
-    labelled = labels.get(NAME_LABEL) == "lmcache" and component in COMPONENTS
+    labelled = (
+        labels.get(NAME_LABEL) == "lmcache"
+        and isinstance(component, str)
+        and component in COMPONENTS
+    )
     if pod is None:
         return None
     programs = [p for i, c in enumerate(containers(pod)) if (p := find_program(c, i)) is not None]

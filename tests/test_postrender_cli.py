@@ -167,3 +167,21 @@ def test_under_the_helm4_plugin_errors_also_reach_the_terminal(tmp_path):
         ["script", "-qec", inner, "/dev/null"], capture_output=True, text=True, env=env, timeout=60
     )
     assert "conflicts" not in proc.stdout
+
+
+def test_an_internal_error_fails_cleanly_with_the_traceback_in_the_log(log, tmp_path):
+    # make the pipeline itself raise: a sitecustomize that breaks postrender.pipeline.process
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import postrender.pipeline as p\n"
+        "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
+        "p.process = boom\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(hook), str(ROOT)])}
+    proc = run_postrender(GOOD_STREAM, "--log", str(log), env=env)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "internal error (RuntimeError: boom); please report it" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "Traceback (most recent call last)" in log.read_text()

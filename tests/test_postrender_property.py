@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -9,7 +11,7 @@ from postrender.derive import parse_flags
 from postrender.invariants import probes, resources_for
 from postrender.pipeline import process
 from tests.postrender_data import chartlike
-from tests.postrender_data.helpers import docs, stream_of
+from tests.postrender_data.helpers import docs, stream_of, vllm
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -139,3 +141,38 @@ def test_running_twice_equals_running_once(ds, dialect):
         assert first.warnings, "every change is reported"
     if dialect == "helm4":
         assert fixed["metadata"]["annotations"][chartlike.FILENAME_ANNOTATION]
+
+
+JUNK = st.sampled_from(
+    [None, "x", 0, -1, 1.5, True, [], {}, [None], {"a": None}, ["--host"], [1, 2]]
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*prefix, index))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_malformed_objects_never_crash_it(data):
+    """Any field replaced by junk gives output or errors, never an exception."""
+    objects = [o for _, o in chartlike.engine_set("a", blend=True)]
+    objects += [chartlike.coordinator("c"), vllm(configmap="a-connection")]
+    for _ in range(data.draw(st.integers(1, 3))):
+        obj = data.draw(st.sampled_from(objects))
+        path = data.draw(st.sampled_from([p for p in _paths(obj) if p]))
+        node = obj
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = copy.deepcopy(data.draw(JUNK))
+    outcome = process(stream_of(*objects))
+    assert outcome.ok == (outcome.output is not None)
+    if outcome.ok:
+        again = process(outcome.output)
+        assert again.ok and again.output == outcome.output

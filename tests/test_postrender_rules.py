@@ -321,8 +321,8 @@ def test_an_unparsable_connection_configmap_is_an_error():
     errors = errors_of(ds, cm)
     assert len(errors) == 1
     assert errors[0].startswith(
-        "ConfigMap/my-cb-connection: cacheBlendEngines.my-cb: ConfigMap/my-cb-connection key"
-        " kv-transfer-config.json is not valid JSON"
+        "ConfigMap/my-cb-connection: cacheBlendEngines.my-cb: key kv-transfer-config.json is not"
+        " valid JSON"
     )
 
 
