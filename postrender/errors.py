@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # only annotations: the post-renderer's fast path does not load pydantic
+    from pydantic import ValidationError
 
 
 @dataclass(frozen=True, order=True)
