@@ -9,6 +9,7 @@ so every spelling of a flag family is removed before the webhook's own value is 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ SHORT_ALIASES = {"-pp": "--pipeline-parallel-size"}
 BOOLEAN_WORDS = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # module-level singletons: identity is equality
 class FlagFamily:
     """All flag names that set one vLLM option, so they are removed together."""
 
@@ -97,6 +98,8 @@ def options_part(args: Sequence[str]) -> list[str]:
 
 def has_flag(args: Sequence[str], family: FlagFamily) -> bool:
     for token in options_part(args):
+        if token[:1] != "-":
+            continue
         parsed = parse_flag(token)
         if parsed is not None and parsed.name in family.names:
             return True
@@ -104,6 +107,11 @@ def has_flag(args: Sequence[str], family: FlagFamily) -> bool:
 
 
 Removed = list[tuple[ParsedFlag, str | None]]
+
+
+@functools.cache
+def _by_name(families: tuple[FlagFamily, ...]) -> dict[str, FlagFamily]:
+    return {name: family for family in families for name in family.names}
 
 
 def remove_families(
@@ -117,7 +125,7 @@ def remove_families(
     plain flag); by default all of them go. Returns the kept tokens and, per family,
     what was dropped.
     """
-    by_name = {name: family for family in families for name in family.names}
+    by_name = _by_name(tuple(families))
     kept: list[str] = []
     removed: dict[FlagFamily, Removed] = {family: [] for family in families}
     index = 0
