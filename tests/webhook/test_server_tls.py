@@ -12,7 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from webhook.constants import INJECTED_ANNOTATION
 from webhook.engines import EngineResolver
+from webhook.patch import apply_patch
 from webhook.server import MAX_BODY_BYTES, create_app
 from webhook.tls import ReloadingTLS
 
@@ -63,6 +65,26 @@ def test_admission_review_is_answered_with_uid_and_patch(webhook: Webhook) -> No
     paths = {op["path"] for op in decoded_patch(response)}
     assert "/metadata/annotations/lmcache.ai~1cacheblend-injected" in paths
     assert "/spec/hostIPC" in paths
+
+
+def test_resending_the_patched_pod_gets_no_patch(webhook: Webhook) -> None:
+    original = pod()
+    patched = apply_patch(original, decoded_patch(post(webhook, review(original))))
+    assert patched["metadata"]["annotations"][INJECTED_ANNOTATION] == "true"
+    again = post(webhook, review(patched, uid="again"))
+    assert again.json()["response"] == {"uid": "again", "allowed": True}
+
+
+def test_skipped_pod_gets_only_the_skip_annotation(webhook: Webhook) -> None:
+    response = post(webhook, review(pod(engine_ref="missing"), uid="skip"))
+    assert decoded_patch(response) == [
+        {
+            "op": "add",
+            "path": "/metadata/annotations/lmcache.ai~1cacheblend-skip-reason",
+            "value": "engine-not-found",
+        }
+    ]
+    assert response.json()["response"]["allowed"] is True
 
 
 def test_pod_without_engine_annotation_gets_no_patch(webhook: Webhook) -> None:
