@@ -1,9 +1,13 @@
 #!/bin/sh
-# Launcher of the lmcache Helm 4 post-renderer plugin: runs `lmcache-postrender` from PATH,
-# else `python3 -m postrender`. Helm 4 discards a plugin's stderr, so the post-renderer is
-# told it runs as a plugin: it then also reports errors on the terminal and in its log file.
+# Launcher of the lmcache Helm 4 post-renderer plugin: runs $LMCACHE_POSTRENDER_BIN when set,
+# else `lmcache-postrender` from PATH, else `python3 -m postrender`.
+# Helm 4 discards a plugin's stderr, so the post-renderer is told it runs as a plugin: it
+# then also writes its errors to the terminal (its log file has them in every case).
 LMCACHE_POSTRENDER_PLUGIN=helm4
 export LMCACHE_POSTRENDER_PLUGIN
+if [ -n "${LMCACHE_POSTRENDER_BIN:-}" ]; then
+  exec "$LMCACHE_POSTRENDER_BIN" "$@"
+fi
 if command -v lmcache-postrender >/dev/null 2>&1; then
   exec lmcache-postrender "$@"
 fi
