@@ -228,16 +228,7 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
             continue
         if name in seen and name not in ("--host", "--http-host"):
             if seen[name].value != flag.value:
-                target = table[name]
-                path = ".".join(target[0]) if target else "extraArgs"
-                out.issues.append(
-                    Issue(
-                        f"{base}.{path}" if target else f"{base}.extraArgs",
-                        f"{name} is given twice ({seen[name].value} and {flag.value}): the chart"
-                        f" sets it from {path}; do not repeat it in extraArgs",
-                        where,
-                    )
-                )
+                out.issues.append(_repeated(base, name, seen[name].value, flag.value, table, where))
             continue
         seen.setdefault(name, flag)
         target = table[name]
@@ -248,6 +239,15 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
         elif name == "--engine-type":
             _engine_type(workload, flag.value, extra, out.issues)
 
+    if workload.values_map == "cacheBlendEngines" and "--engine-type" not in seen:
+        out.issues.append(
+            Issue(
+                base,
+                "a CacheBlend engine must run with --engine-type blend --l1-align-bytes 16777216;"
+                " without it the server is a plain LMCache engine the blend connector cannot use",
+                where,
+            )
+        )
     if adapters:
         entry["l2Backends"] = adapters
     if extra:
@@ -265,6 +265,22 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
     if engine:
         _from_connection(out, around)
     return out
+
+
+def _repeated(
+    base: str, name: str, first: Any, second: Any, table: dict[str, FieldRef], where: str
+) -> Issue:
+    """A managed flag twice with two values: the last wins in argparse, silently."""
+    target = table[name]
+    if target is None:
+        return Issue(f"{base}.extraArgs", f"{name} is given twice ({first} and {second})", where)
+    path = ".".join(target[0])
+    return Issue(
+        f"{base}.{path}",
+        f"{name} is given twice ({first} and {second}): it is rendered from {path}; do not"
+        " repeat it in extraArgs",
+        where,
+    )
 
 
 def _rejected(name: str, value: str | None, engine: bool) -> str | None:

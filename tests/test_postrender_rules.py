@@ -203,7 +203,7 @@ def test_a_managed_flag_repeated_with_another_value_is_an_error():
     errors = errors_of(chartlike.daemonset("my-cache", extra=["--max-workers", "4"]))
     assert errors == [
         "DaemonSet/my-cache: engines.my-cache.server.maxWorkers: --max-workers is given twice (1 and"
-        " 4): the chart sets it from server.maxWorkers; do not repeat it in extraArgs"
+        " 4): it is rendered from server.maxWorkers; do not repeat it in extraArgs"
     ]
 
 
@@ -261,6 +261,17 @@ def test_the_same_workload_twice_is_an_error():
     again["metadata"]["namespace"] = "llm"
     errors = errors_of(chartlike.daemonset("twice"), again)
     assert "DaemonSet/twice: engines.twice: also defined by DaemonSet/twice" in errors
+
+
+def test_a_blend_engine_without_engine_type_blend_is_an_error():
+    ds = chartlike.daemonset("my-cb", blend=True)
+    args = container(ds)["args"]
+    del args[args.index("--engine-type") : args.index("--engine-type") + 2]
+    assert errors_of(ds, chartlike.connection("my-cb", blend=True)) == [
+        "DaemonSet/my-cb: cacheBlendEngines.my-cb: a CacheBlend engine must run with --engine-type"
+        " blend --l1-align-bytes 16777216; without it the server is a plain LMCache engine the"
+        " blend connector cannot use"
+    ]
 
 
 def test_a_labelled_cache_engine_running_blend_is_an_error():
