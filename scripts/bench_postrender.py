@@ -72,7 +72,9 @@ def main() -> int:
     base_objects, base_wall = rows[0][1], rows[0][3]
     print(f"lmcache-postrender: {exe}")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, median of {args.runs} runs\n")
-    print("| engines | objects | input | wall (median) | peak RSS | objects/s | objects/s beyond 1 engine |")
+    print(
+        "| engines | objects | input | wall (median) | peak RSS | objects/s | objects/s beyond 1 engine |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size, objects, nbytes, wall, rss in rows:
         marginal = (
