@@ -62,6 +62,7 @@ COORDINATOR_SWITCHES = {
     "--disable-metrics": (("prometheus", "enabled"), False),
 }
 # Flags the real lmcache 0.5.6 CLI rejects (the pod would crash-loop), with what to use.
+# tests/test_real_cli.py proves the real parser rejects each of them.
 REJECTED = {
     "--disable-prometheus": "use --disable-metrics (prometheus.enabled: false)",
     "--prometheus-enable": "metrics are on by default; use --disable-metrics to turn them off",
@@ -69,6 +70,16 @@ REJECTED = {
 }
 REJECTED_PREFIX = {
     "--coordinator-l2-event-": "use --coordinator-event-reporting (coordinator.l2EventReporting)"
+}
+# Flags `lmcache server` 0.5.6 still parses but that do not do what they seem to: warnings.
+# tests/test_real_cli.py proves the real server parser accepts each of them.
+SERVER_MISLEADING = {
+    "--prometheus-port": "opens nothing: lmcache server serves /metrics on its HTTP port"
+    " (--http-port); prometheus.port only sets the metrics Service's port",
+}
+SERVER_DEPRECATED_PREFIX = {
+    "--coordinator-l2-event-": "is a deprecated spelling: use --coordinator-event-reporting"
+    " (coordinator.l2EventReporting)"
 }
 ENGINE_TYPES_REJECTED = {"blend_v3": "use --engine-type blend (a cacheBlendEngines entry)"}
 CONNECTION_SUFFIX = "-connection"
@@ -141,6 +152,7 @@ class Derived:
     entry: dict[str, Any]
     flags: list[Flag]
     issues: list[Issue] = field(default_factory=list)
+    notes: list[Issue] = field(default_factory=list)  # warnings: accepted, but misleading
     # values paths whose "is required" errors cannot be judged from the stream
     unobservable: set[str] = field(default_factory=set)
     connection: Obj | None = None
@@ -200,7 +212,10 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
         if not name:
             extra.append(str(flag.value))
             continue
-        rejected = _rejected(name, flag.value, engine)
+        note = _misleading(name) if engine else None
+        if note:
+            out.notes.append(Issue(f"{base}.extraArgs", f"{name} {note}", where))
+        rejected = None if note else _rejected(name, flag.value, engine)
         if rejected:
             out.issues.append(Issue(f"{base}.extraArgs", rejected, where))
             continue
@@ -283,6 +298,16 @@ def _repeated(
     )
 
 
+def _misleading(name: str) -> str | None:
+    """The warning for a server flag lmcache 0.5.6 accepts but that misleads, or None."""
+    if name in SERVER_MISLEADING:
+        return SERVER_MISLEADING[name]
+    for prefix, advice in SERVER_DEPRECATED_PREFIX.items():
+        if name.startswith(prefix):
+            return advice
+    return None
+
+
 def _rejected(name: str, value: str | None, engine: bool) -> str | None:
     """The message for a flag lmcache 0.5.6 rejects, or None."""
     cli = "lmcache server" if engine else "lmcache coordinator"
@@ -291,11 +316,10 @@ def _rejected(name: str, value: str | None, engine: bool) -> str | None:
     for prefix, advice in REJECTED_PREFIX.items():
         if name.startswith(prefix):
             return f"{name} is not a flag of {cli} 0.5.6: {advice}"
-    if name == "--prometheus-port":
-        where = "the HTTP port (--http-port)" if engine else "the coordinator port (--port)"
+    if name == "--prometheus-port":  # the server parses it (a warning); the coordinator does not
         return (
             f"--prometheus-port is not a flag of {cli} 0.5.6: metrics are served at /metrics on"
-            f" {where}; prometheus.port only sets the metrics Service's port"
+            " the coordinator port (--port)"
         )
     if name == "--engine-type" and value in ENGINE_TYPES_REJECTED:
         return (

@@ -107,6 +107,7 @@ class _Run:
             for d in space.derived:
                 w = d.workload
                 self.errors.extend(d.issues)
+                self.warnings.extend(d.notes)
                 unobservable |= d.unobservable
                 if w.entry in values[w.values_map]:
                     self.errors.append(

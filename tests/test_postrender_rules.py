@@ -178,9 +178,6 @@ REJECTED = [
     (["--disable-prometheus"], "--disable-prometheus is not a flag of lmcache server 0.5.6: use --disable-metrics"),
     (["--prometheus-enable"], "--prometheus-enable is not a flag of lmcache server 0.5.6: metrics are on by default; use --disable-metrics"),
     (["--engine-type", "blend_v3"], "--engine-type blend_v3 is not accepted by lmcache server 0.5.6: use --engine-type blend"),
-    (["--coordinator-l2-event-reporting"], "--coordinator-l2-event-reporting is not a flag of lmcache server 0.5.6: use --coordinator-event-reporting"),
-    (["--coordinator-l2-event-interval", "5"], "--coordinator-l2-event-interval is not a flag of lmcache server 0.5.6: use --coordinator-event-reporting"),
-    (["--prometheus-port", "9090"], "--prometheus-port is not a flag of lmcache server 0.5.6: metrics are served at /metrics on the HTTP port (--http-port)"),
 ]  # fmt: skip
 
 
@@ -189,6 +186,29 @@ def test_flags_the_real_cli_rejects_name_their_replacement(extra, message):
     errors = errors_of(chartlike.daemonset("my-cache", extra=extra))
     assert len(errors) == 1
     assert errors[0].startswith(f"DaemonSet/my-cache: engines.my-cache.extraArgs: {message}")
+
+
+MISLEADING = [
+    (["--coordinator-l2-event-reporting"], "--coordinator-l2-event-reporting is a deprecated spelling: use --coordinator-event-reporting"),
+    (["--coordinator-l2-event-flush-interval", "5"], "--coordinator-l2-event-flush-interval is a deprecated spelling: use --coordinator-event-reporting"),
+    (["--prometheus-port", "9090"], "--prometheus-port opens nothing: lmcache server serves /metrics on its HTTP port (--http-port)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("extra", "message"), MISLEADING, ids=[m[0][0] for m in MISLEADING])
+def test_flags_the_real_server_accepts_but_that_mislead_are_warnings(extra, message):
+    outcome = run(chartlike.daemonset("my-cache", extra=extra))
+    assert outcome.ok, outcome.errors
+    assert not outcome.changed
+    assert [w for w in outcome.warnings if message in w] != [], outcome.warnings
+
+
+def test_prometheus_port_on_a_coordinator_is_an_error():
+    errors = errors_of(chartlike.coordinator("fleet", extra=["--prometheus-port", "9090"]))
+    assert errors == [
+        "Deployment/fleet: coordinators.fleet.extraArgs: --prometheus-port is not a flag of"
+        " lmcache coordinator 0.5.6: metrics are served at /metrics on the coordinator port (--port)"
+    ]
 
 
 def test_blend_chunk_size_on_a_coordinator_names_chunk_size():

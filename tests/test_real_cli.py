@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from postrender import derive
 from tests.support import CI_VALUES, ROOT, ref, render
 
 PYTHON = ROOT / ".tools" / "lmcache-cli" / "bin" / "python"
@@ -65,20 +66,20 @@ def test_every_rendered_command_line_is_accepted_by_the_real_cli():
 
 
 MINIMAL = ["--l1-size-gb", "1", "--eviction-policy", "LRU"]
+# What the post-renderer rejects, it rejects because the real CLI does: its tables drive these.
 REJECTED = [
     ("server", ["--eviction-policy", "LRU"]),  # --l1-size-gb is mandatory
     ("server", ["--l1-size-gb", "1"]),  # --eviction-policy is mandatory
-    ("server", [*MINIMAL, "--disable-prometheus"]),
-    ("server", [*MINIMAL, "--prometheus-enable"]),
-    ("server", [*MINIMAL, "--engine-type", "blend_v3"]),
-    ("coordinator", ["--blend-chunk-size", "256"]),
-    ("coordinator", ["--disable-prometheus"]),
+    *[("server", [*MINIMAL, flag]) for flag in derive.REJECTED],
+    *[("coordinator", [flag, "1"]) for flag in derive.REJECTED],
+    *[("coordinator", [f"{prefix}reporting"]) for prefix in derive.REJECTED_PREFIX],
+    *[("server", [*MINIMAL, "--engine-type", value]) for value in derive.ENGINE_TYPES_REJECTED],
+    ("coordinator", ["--prometheus-port", "9090"]),
 ]
+# ...and what it only warns about, the real server parser accepts.
 ACCEPTED_BUT_MISLEADING = [
-    # Deprecated spelling of --coordinator-event-reporting: accepted with a log warning.
-    ("server", [*MINIMAL, "--coordinator-l2-event-reporting"]),
-    # Parsed, but `lmcache server` serves /metrics on its HTTP port; this opens nothing.
-    ("server", [*MINIMAL, "--prometheus-port", "9090"]),
+    *[("server", [*MINIMAL, flag, "9090"]) for flag in derive.SERVER_MISLEADING],
+    *[("server", [*MINIMAL, f"{prefix}reporting"]) for prefix in derive.SERVER_DEPRECATED_PREFIX],
 ]
 
 
