@@ -241,7 +241,8 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
         if name == "--l2-adapter":
             adapters.append(_adapter(flag.value, base, len(adapters), where, out.issues))
             continue
-        if name in seen and name not in ("--host", "--http-host"):
+        # An engine's bind addresses are the invariants' business (postrender/invariants.py).
+        if name in seen and not (engine and name in ("--host", "--http-host")):
             if seen[name].value != flag.value:
                 out.issues.append(_repeated(base, name, seen[name].value, flag.value, table, where))
             continue

@@ -54,8 +54,9 @@ _ENGINE_RELATIONS = {
     "l2Backends": "each entry becomes one `--l2-adapter` (compact JSON, sorted keys); keys"
     " besides `type` are the adapter's own and free-form",
     "l1.sizeGB": "requests memory `ceil(sizeGB + 5)Gi`, limit `ceil(request × 1.5)Gi`, cpu `4`",
-    "extraArgs": "appended last to the server's arguments; a `--host` or `--http-host` other"
-    " than `0.0.0.0` is refused",
+    "extraArgs": "appended last to the server's arguments; a flag the chart already renders"
+    " (`--host`, `--port`, `--max-workers`, ...) is refused: set its field instead; so is"
+    " `--disable-metrics` (use `prometheus.enabled: false`)",
     "volumeMounts": "an `emptyDir` mounted at `/dev/shm` is refused (it hides the host's, which"
     " CUDA IPC needs)",
 }
@@ -73,7 +74,8 @@ RELATIONS: dict[str, dict[str, str]] = {
         " passed as `--chunk-size`",
         "prometheus.serviceMonitor.enabled": _ENGINE_RELATIONS["prometheus.serviceMonitor.enabled"],
         "podLabels": "cannot override the selector labels",
-        "extraArgs": "appended last to the coordinator's arguments",
+        "extraArgs": "appended last to the coordinator's arguments; a flag the chart already"
+        " renders repeated there with another value is refused: set its field instead",
         "resources": "rendered verbatim; nothing is computed for coordinators",
         "nodeSelector": "rendered only when set",
         "runtimeClassName": "rendered only when set",

@@ -32,6 +32,11 @@ the schema twins (ref xor url, serviceMonitor needs metrics) are repeated here s
 {{- end -}}
 {{- if ne $kind "coordinators" -}}
 {{- $errors = concat $errors (include "lmcache.validate.engineWorkload" (dict "spec" $s "base" $base) | fromJsonArray) -}}
+{{- $argv := include "lmcache.engineArgs" (dict "root" $root "kind" $kind "name" $name "spec" $s) | fromYamlArray -}}
+{{- $errors = concat $errors (include "lmcache.validate.repeatedFlags" (dict "args" $argv "flags" (include "lmcache.engineFlagPaths" . | fromJson) "switches" (list "--disable-metrics" "--coordinator-event-reporting") "base" $base) | fromJsonArray) -}}
+{{- if and $s.prometheus.enabled (has "--disable-metrics" ($s.extraArgs | default list)) -}}
+{{- $errors = append $errors (printf "%s.extraArgs: --disable-metrics would leave the %s-metrics Service scraping nothing: set prometheus.enabled: false instead" $base $name) -}}
+{{- end -}}
 {{- if eq (include "lmcache.int" $s.server.httpPort) (include "lmcache.int" $s.server.port) -}}
 {{- $errors = append $errors (printf "%s.server.httpPort: must differ from server.port (both %s)" $base (include "lmcache.int" $s.server.port)) -}}
 {{- end -}}
@@ -56,6 +61,9 @@ the schema twins (ref xor url, serviceMonitor needs metrics) are repeated here s
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- else -}}
+{{- $argv := include "lmcache.coordinatorArgs" (dict "root" $root "name" $name "spec" $s) | fromYamlArray -}}
+{{- $errors = concat $errors (include "lmcache.validate.repeatedFlags" (dict "args" $argv "flags" (include "lmcache.coordinatorFlagPaths" . | fromJson) "switches" (list "--disable-metrics" "--enable-blend-lookup") "base" $base) | fromJsonArray) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -142,6 +150,9 @@ Call with (dict "spec" <merged entry> "base" "engines.<name>"); returns a JSON l
 {{- $wrong := without (get $found $name) "0.0.0.0" -}}
 {{- if $wrong -}}
 {{- $errors = append $errors (printf "%s.extraArgs: %s %s conflicts with %s 0.0.0.0, which the server needs (%s); remove it" $.base $name (join ", " $wrong) $name (get $why $name)) -}}
+{{- else if get $found $name -}}
+{{- /* the post-renderer would drop the repeat; the chart refuses it so its output is final */ -}}
+{{- $errors = append $errors (printf "%s.extraArgs: %s 0.0.0.0 is always passed by the chart; remove it" $.base $name) -}}
 {{- end -}}
 {{- end -}}
 {{- $empty := list -}}
@@ -151,6 +162,78 @@ Call with (dict "spec" <merged entry> "base" "engines.<name>"); returns a JSON l
 {{- range .spec.volumeMounts -}}
 {{- if and (kindIs "map" .) (eq (trimSuffix "/" (toString .mountPath)) "/dev/shm") (has (toString .name) $empty) -}}
 {{- $errors = append $errors (printf "%s.volumeMounts: container lmcache mounts emptyDir volume '%s' at /dev/shm: it hides the host's /dev/shm (shared through hostIPC) and breaks CUDA IPC; remove the volume and its mount" $.base .name) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $errors -}}
+{{- end -}}
+
+{{/*
+Flags the chart renders from a values field, and that field's path (postrender/derive.py
+ENGINE_FLAGS / COORDINATOR_FLAGS; tests/test_chart_postrender_agreement.py keeps them equal).
+"" marks a flag the chart renders with no field of its own. --host/--http-host (handled by
+lmcache.validate.engineWorkload) and --l2-adapter (repeatable) are not listed for engines.
+*/}}
+{{- define "lmcache.engineFlagPaths" -}}
+{{- toJson (dict
+  "--port" "server.port" "--http-port" "server.httpPort" "--l1-size-gb" "l1.sizeGB"
+  "--chunk-size" "server.chunkSize" "--max-workers" "server.maxWorkers"
+  "--hash-algorithm" "server.hashAlgorithm" "--eviction-policy" "eviction.policy"
+  "--eviction-trigger-watermark" "eviction.triggerWatermark"
+  "--eviction-ratio" "eviction.evictionRatio" "--coordinator-url" ""
+  "--coordinator-heartbeat-interval" "coordinator.heartbeatInterval"
+  "--engine-type" "" "--l1-align-bytes" "") -}}
+{{- end -}}
+
+{{- define "lmcache.coordinatorFlagPaths" -}}
+{{- toJson (dict
+  "--host" "host" "--port" "port" "--instance-timeout" "instanceTimeout"
+  "--health-check-interval" "healthCheckInterval"
+  "--eviction-check-interval" "evictionCheckInterval" "--eviction-ratio" "evictionRatio"
+  "--trigger-watermark" "triggerWatermark" "--chunk-size" "blendChunkSize"
+  "--blend-probe-stride" "blendProbeStride") -}}
+{{- end -}}
+
+{{/*
+"lmcache.validate.repeatedFlags": a flag the chart renders, given again (in extraArgs) with
+another value. argparse would silently take the last one; the post-renderer refuses it with
+the same words. Tokens are split as postrender.derive.parse_flags splits them: `--f=v` is one
+token, and `--f v` takes v unless v is itself a flag (a negative number is a value).
+Call with (dict "args" <argv> "flags" <flag->path> "switches" <list> "base" <values path>).
+*/}}
+{{- define "lmcache.validate.repeatedFlags" -}}
+{{- $errors := list -}}
+{{- $first := dict -}}
+{{- $skip := false -}}
+{{- $n := len .args -}}
+{{- range $i, $tok := .args -}}
+{{- if $skip -}}
+{{- $skip = false -}}
+{{- else if hasPrefix "-" $tok -}}
+{{- $flag := $tok -}}
+{{- $value := "" -}}
+{{- if and (hasPrefix "--" $tok) (contains "=" $tok) -}}
+{{- $parts := splitn "=" 2 $tok -}}
+{{- $flag = $parts._0 -}}
+{{- $value = $parts._1 -}}
+{{- else if and (not (has $tok $.switches)) (lt (add1 $i) $n) -}}
+{{- $next := index $.args (add1 $i) -}}
+{{- if not (and (hasPrefix "-" $next) (not (regexMatch "^[+-]?([0-9]+[.][0-9]*|[.][0-9]+|[0-9]+)([eE][+-]?[0-9]+)?$" $next))) -}}
+{{- $value = $next -}}
+{{- $skip = true -}}
+{{- end -}}
+{{- end -}}
+{{- if hasKey $.flags $flag -}}
+{{- if not (hasKey $first $flag) -}}
+{{- $_ := set $first $flag $value -}}
+{{- else if ne (get $first $flag) $value -}}
+{{- $path := get $.flags $flag -}}
+{{- if $path -}}
+{{- $errors = append $errors (printf "%s.%s: %s is given twice (%s and %s): it is rendered from %s; do not repeat it in extraArgs" $.base $path $flag (get $first $flag) $value $path) -}}
+{{- else -}}
+{{- $errors = append $errors (printf "%s.extraArgs: %s is given twice (%s and %s)" $.base $flag (get $first $flag) $value) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toJson $errors -}}
