@@ -200,7 +200,10 @@ def test_notes_explain_the_opt_in_and_warn_when_the_webhook_is_off():
 
 def test_notes_show_the_webhook_rollout_and_the_gitops_caveat_of_helm_tls():
     text = notes(
-        {"cacheBlendEngines": {"my-cb": blend()}, "webhook": {"enabled": True, "tls": {"mode": "helm"}}}
+        {
+            "cacheBlendEngines": {"my-cb": blend()},
+            "webhook": {"enabled": True, "tls": {"mode": "helm"}},
+        }
     )
     assert "webhook.enabled is false" not in text
     assert "rollout status deployment/rel-lmcache-webhook" in text
