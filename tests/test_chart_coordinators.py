@@ -121,9 +121,21 @@ def test_no_gpu_settings_by_default():
     for key in ("hostIPC", "hostNetwork", "runtimeClassName", "nodeSelector", "volumes"):
         assert key not in spec, key
     c = container(d)
-    assert "securityContext" not in c
+    assert "privileged" not in c["securityContext"]
     assert "resources" not in c
     assert c["image"] == "lmcache/vllm-openai:latest"
+
+
+def test_the_coordinator_runs_without_privileges_or_an_api_token():
+    d = deployment()
+    assert container(d)["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert pod_spec(d)["automountServiceAccountToken"] is False
+    # A service account the user names is theirs to use, token included.
+    assert "automountServiceAccountToken" not in pod_spec(deployment(serviceAccountName="sa"))
 
 
 def test_scheduling_and_resources_are_rendered_when_set():

@@ -288,6 +288,11 @@ def test_pod_uses_host_ipc_and_neither_host_network_nor_a_shm_emptydir():
     assert "volumeMounts" not in container(ds)
 
 
+def test_the_engine_gets_no_api_token_unless_it_names_a_service_account():
+    assert pod_spec(daemonset())["automountServiceAccountToken"] is False
+    assert "automountServiceAccountToken" not in pod_spec(daemonset(serviceAccountName="sa"))
+
+
 def test_user_volumes_and_mounts_are_rendered_as_given():
     volumes = [{"name": "l2", "hostPath": {"path": "/mnt/nvme"}}]
     mounts = [{"name": "l2", "mountPath": "/mnt/l2"}]

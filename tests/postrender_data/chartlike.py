@@ -168,6 +168,7 @@ def daemonset(
                 "spec": {
                     "hostIPC": True,
                     "runtimeClassName": "nvidia",
+                    "automountServiceAccountToken": False,
                     "nodeSelector": {"nvidia.com/gpu.present": "true"},
                     "containers": [container],
                 },
@@ -319,6 +320,7 @@ def coordinator(
             "template": {
                 "metadata": {"labels": dict(sorted(selector("coordinator", name, key).items()))},
                 "spec": {
+                    "automountServiceAccountToken": False,
                     "containers": [
                         {
                             "name": "coordinator",
@@ -328,6 +330,11 @@ def coordinator(
                             "args": args,
                             "env": [{"name": "LMCACHE_LOG_LEVEL", "value": "INFO"}],
                             "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                                "seccompProfile": {"type": "RuntimeDefault"},
+                            },
                             "startupProbe": {
                                 **copy.deepcopy(probe),
                                 "initialDelaySeconds": 5,
@@ -337,7 +344,7 @@ def coordinator(
                             "livenessProbe": {**copy.deepcopy(probe), "periodSeconds": 10},
                             "readinessProbe": {**copy.deepcopy(probe), "periodSeconds": 5},
                         }
-                    ]
+                    ],
                 },
             },
         },
