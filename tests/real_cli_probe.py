@@ -1,9 +1,11 @@
-"""Parse command lines with the real lmcache 0.5.6 CLI (run by .tools/lmcache-cli/bin/python).
+"""Parse command lines with the real lmcache 0.5.6 and vLLM 0.33.0 CLIs
+(run by .tools/lmcache-cli/bin/python, which scripts/install-real-cli.sh sets up).
 
-stdin: a JSON list of {"command": "server" | "coordinator", "args": [...]}.
+stdin: a JSON list of {"command": "server" | "coordinator" | "vllm", "args": [...]}.
 stdout: a JSON list of {"ok": bool, "error": str}, one per command line. A server command line
 must parse and build every config object `lmcache server` builds before it starts; a
-coordinator command line must parse.
+coordinator command line must parse; a vllm one must parse as `vllm serve` arguments and pass
+the checks `vllm serve` makes on them before it starts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 
@@ -23,7 +26,21 @@ class Parser(argparse.ArgumentParser):
         raise Rejected(message)
 
 
+def vllm_parser():
+    os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")  # no GPU here: only the parser is used
+    from vllm.entrypoints.common.cli_args import make_arg_parser
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
+
+    class VllmParser(FlexibleArgumentParser):
+        def error(self, message):
+            raise Rejected(message)
+
+    return make_arg_parser(VllmParser(prog="vllm serve"))
+
+
 def parser(command: str) -> Parser:
+    if command == "vllm":
+        return vllm_parser()
     from lmcache.cli.commands.coordinator import CoordinatorCommand
     from lmcache.cli.commands.server import ServerCommand
 
@@ -36,6 +53,10 @@ def parser(command: str) -> Parser:
 
 def check(command: str, args: list[str], parsers: dict) -> str:
     ns = parsers[command].parse_args(args)
+    if command == "vllm":
+        from vllm.entrypoints.common.cli_args import validate_parsed_serve_args
+
+        validate_parsed_serve_args(ns)
     if command == "server":
         from lmcache.v1.distributed.config import parse_args_to_config
         from lmcache.v1.mp_observability.config import parse_args_to_observability_config
@@ -58,10 +79,11 @@ def check(command: str, args: list[str], parsers: dict) -> str:
 
 def main() -> int:
     logging.disable(logging.CRITICAL)
-    parsers = {c: parser(c) for c in ("server", "coordinator")}
+    parsers = {c: parser(c) for c in ("server", "coordinator", "vllm")}
     if sys.argv[1:] == ["--self-check"]:
         check("server", ["--l1-size-gb", "1", "--eviction-policy", "LRU"], parsers)
-        print("real lmcache CLI: ok")
+        check("vllm", ["some/model", "--block-size", "64"], parsers)
+        print("real lmcache and vLLM CLIs: ok")
         return 0
     results = []
     for item in json.load(sys.stdin):

@@ -12,6 +12,7 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
 from postrender import derive
 from tests.support import CI_VALUES, ROOT, ref, render
@@ -99,3 +100,39 @@ def test_flags_the_real_cli_accepts_but_that_do_not_do_what_they_say(index):
     # The post-renderer warns about these instead of failing the render.
     result = verdicts()[len(REJECTED) + index]
     assert result["ok"], result["error"]
+
+
+# -- vLLM: the command lines the injection webhook produces -----------------------------------
+
+GOLDEN = ROOT / "tests" / "webhook" / "testdata"
+INJECTED = "lmcache.ai/cacheblend-injected"
+
+
+def injected_vllm_command_lines() -> list[tuple[str, list[str]]]:
+    """(case, args) of the target container of every golden pod the webhook injected."""
+    found = []
+    for path in sorted(GOLDEN.glob("*.injected.yaml")):
+        pod = yaml.safe_load(path.read_text())
+        if pod["metadata"].get("annotations", {}).get(INJECTED) != "true":
+            continue  # a skip: nothing was appended
+        for container in pod["spec"]["containers"]:
+            if any(m.get("mountPath") == "/cb-plugin" for m in container.get("volumeMounts", [])):
+                found.append((path.name, [str(a) for a in container.get("args", [])]))
+    return found
+
+
+def test_every_injected_vllm_command_line_is_accepted_by_the_real_vllm():
+    lines = injected_vllm_command_lines()
+    assert len(lines) >= 8, "the golden cases should cover every injection"
+    results = real_cli([("vllm", args) for _, args in lines])
+    rejected = [
+        f"{case}: {r['error']}" for (case, _), r in zip(lines, results, strict=True) if not r["ok"]
+    ]
+    assert rejected == []
+
+
+def test_real_vllm_rejects_a_cudagraph_mode_flag():
+    # SPEC: the mode goes through --compilation-config; vLLM 0.33.0 has no --cudagraph-mode.
+    (result,) = real_cli([("vllm", ["some/model", "--cudagraph-mode", "FULL_DECODE_ONLY"])])
+    assert not result["ok"]
+    assert "--cudagraph-mode" in result["error"]

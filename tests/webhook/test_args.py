@@ -115,18 +115,18 @@ def test_full_decode_only_replaces_a_non_json_compilation_config() -> None:
 
 def test_full_decode_only_drops_dotted_cudagraph_mode_and_keeps_other_keys() -> None:
     result = edit(
-        ["--compilation-config.cudagraph_mode", "FULL", "--compilation-config.level=3"],
+        ["--compilation-config.cudagraph_mode", "FULL", "--compilation-config.mode=3"],
         "full_decode_only",
     )
     assert "--compilation-config.cudagraph_mode" not in result
     assert "FULL" not in result
-    assert result[0] == "--compilation-config.level=3"
+    assert result[0] == "--compilation-config.mode=3"
 
 
 def test_eager_mode_leaves_compilation_config_alone() -> None:
-    assert edit(["--compilation-config", '{"level": 3}'])[:2] == [
+    assert edit(["--compilation-config", '{"mode": 3}'])[:2] == [
         "--compilation-config",
-        '{"level": 3}',
+        '{"mode": 3}',
     ]
 
 

@@ -150,7 +150,7 @@ def test_pod_without_annotations_map_gets_one_on_skip() -> None:
 @pytest.mark.parametrize("mode", ["eager", "piecewise", "full_decode_only"])
 def test_input_pod_is_never_modified(mode: str) -> None:
     source = pod(
-        ["--model", "m", "--enforce-eager", "--compilation-config", '{"level": 3}'],
+        ["--model", "m", "--enforce-eager", "--compilation-config", '{"mode": 3}'],
         volumes=[{"name": "x", "emptyDir": {}}],
         imagePullSecrets=[{"name": "s"}],
     )
