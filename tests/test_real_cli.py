@@ -136,3 +136,35 @@ def test_real_vllm_rejects_a_cudagraph_mode_flag():
     (result,) = real_cli([("vllm", ["some/model", "--cudagraph-mode", "FULL_DECODE_ONLY"])])
     assert not result["ok"]
     assert "--cudagraph-mode" in result["error"]
+
+
+def test_every_connection_configmap_is_a_kv_transfer_config_vllm_accepts():
+    # What a vLLM pod passes as --kv-transfer-config "$(cat .../kv-transfer-config.json)".
+    configs = []
+    for values in CI_VALUES:
+        for doc in render(values_files=(values,)).docs:
+            if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].endswith("-connection"):
+                configs.append(
+                    (f"{values.name}: {ref(doc)}", doc["data"]["kv-transfer-config.json"])
+                )
+    assert {json.loads(text)["kv_connector"] for _, text in configs} == {
+        "LMCacheMPConnector",
+        "CBKVConnector",
+    }
+    results = real_cli(
+        [("vllm", ["some/model", "--kv-transfer-config", text]) for _, text in configs]
+    )
+    rejected = [
+        f"{where}: {r['error']}"
+        for (where, _), r in zip(configs, results, strict=True)
+        if not r["ok"]
+    ]
+    assert rejected == []
+
+
+def test_real_vllm_checks_the_kv_transfer_config_it_is_given():
+    # So the test above can fail: vLLM validates the JSON against its KVTransferConfig.
+    bad = json.dumps({"kv_connector": "LMCacheMPConnector", "kv_role": "kv_everything"})
+    (result,) = real_cli([("vllm", ["some/model", "--kv-transfer-config", bad])])
+    assert not result["ok"]
+    assert "kv_role" in result["error"]
