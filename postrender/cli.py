@@ -34,13 +34,12 @@ def log_path(option: str | None) -> str:
 
 
 class _Parser(argparse.ArgumentParser):
-    def __init__(self, log: list[str]) -> None:
+    def __init__(self) -> None:
         super().__init__(
             prog=PROG,
             description="Validate and enforce the LMCache invariants on a rendered manifest"
             " stream (stdin to stdout).",
         )
-        self._log = log
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # Helm passes --post-renderer-args through: a typo there must be reachable in the log
@@ -49,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = _Parser([])
+    parser = _Parser()
     parser.add_argument(
         "--check",
         action="store_true",
