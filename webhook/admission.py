@@ -7,7 +7,6 @@ ConfigMap unusable) it lets the pod through untouched instead of guessing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +15,7 @@ from webhook.engine import EngineConfigError
 from webhook.engines import EngineResolver, parse_engine_ref
 from webhook.inject import Injected, decide, requested_engine
 from webhook.kube import KubeApiError
-from webhook.patch import make_patch
+from webhook.patch import MAPPING, make_patch
 from webhook.review import AdmissionRequest
 
 
@@ -33,7 +32,7 @@ class Decision:
 def pod_label(request: AdmissionRequest) -> str:
     """`namespace/name` for logs; pods from controllers only have a generateName yet."""
     metadata = (request.object or {}).get("metadata")
-    metadata = metadata if isinstance(metadata, Mapping) else {}
+    metadata = metadata if isinstance(metadata, MAPPING) else {}
     name = metadata.get("name") or f"{metadata.get('generateName') or '<unnamed>'}*"
     return f"{request.namespace or metadata.get('namespace') or '<none>'}/{name}"
 
@@ -47,7 +46,7 @@ async def admit(request: AdmissionRequest, resolver: EngineResolver) -> Decision
         return Decision("ignored", detail="no engine annotation, or already injected")
 
     metadata = pod.get("metadata")
-    own_namespace = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+    own_namespace = metadata.get("namespace") if isinstance(metadata, MAPPING) else None
     pod_namespace = request.namespace or (own_namespace if isinstance(own_namespace, str) else "")
 
     ref = parse_engine_ref(wanted)

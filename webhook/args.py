@@ -58,7 +58,12 @@ ALWAYS_REPLACED = (
     ENFORCE_EAGER,
 )
 
+# In full_decode_only mode the webhook also owns the cudagraph mode.
+ALWAYS_REPLACED_AND_COMPILATION = (*ALWAYS_REPLACED, COMPILATION_CONFIG)
+
 FULL_DECODE_ONLY = {"cudagraph_mode": "FULL_DECODE_ONLY"}
+# Dotted spellings of other compilation keys stay; only the mode itself is ours.
+COMPILATION_SUBKEYS = {COMPILATION_CONFIG: frozenset({None, "cudagraph_mode", "cudagraph-mode"})}
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,22 @@ class ParsedFlag:
     name: str  # canonical: leading `--`, dashes for underscores
     subkey: str | None  # `--compilation-config.level` -> "level"
     inline_value: str | None  # `--flag=value` -> "value"
+
+
+def flag_name(token: str) -> str | None:
+    """`parse_flag(token).name` without building a ParsedFlag (most tokens match nothing).
+
+    The `--` prefix holds no `=`, `.` or `_`, so cutting and replacing on the whole token
+    gives the same name as `parse_flag`.
+    """
+    if token.startswith("--"):
+        if len(token) == 2:
+            return None
+        name = token.partition("=")[0].partition(".")[0]
+        return name.replace("_", "-") if "_" in name else name
+    if token.startswith("-"):
+        return SHORT_ALIASES.get(token.partition("=")[0])
+    return None
 
 
 def parse_flag(token: str) -> ParsedFlag | None:
@@ -90,18 +111,12 @@ def _looks_like_flag(token: str) -> bool:
     return token.startswith("--") or (len(token) > 1 and token[0] == "-" and token[1].isalpha())
 
 
-def options_part(args: Sequence[str]) -> list[str]:
-    """The tokens argparse may read as options (everything before a bare `--`)."""
-    args = list(args)
-    return args[: args.index(END_OF_OPTIONS)] if END_OF_OPTIONS in args else args
-
-
 def has_flag(args: Sequence[str], family: FlagFamily) -> bool:
-    for token in options_part(args):
-        if token[:1] != "-":
-            continue
-        parsed = parse_flag(token)
-        if parsed is not None and parsed.name in family.names:
+    names = family.names
+    for token in args:
+        if token == END_OF_OPTIONS:
+            return False
+        if token[:1] == "-" and flag_name(token) in names:
             return True
     return False
 
@@ -125,7 +140,7 @@ def remove_families(
     plain flag); by default all of them go. Returns the kept tokens and, per family,
     what was dropped.
     """
-    by_name = _by_name(tuple(families))
+    by_name = _by_name(families if isinstance(families, tuple) else tuple(families))
     kept: list[str] = []
     removed: dict[FlagFamily, Removed] = {family: [] for family in families}
     index = 0
@@ -134,8 +149,10 @@ def remove_families(
         if token == END_OF_OPTIONS:
             kept.extend(args[index:])
             break
-        parsed = parse_flag(token) if token[:1] == "-" else None
-        family = by_name.get(parsed.name) if parsed is not None else None
+        # The name alone decides for most tokens; only a family member is fully parsed.
+        name = flag_name(token) if token[:1] == "-" else None
+        family = by_name.get(name) if name is not None else None
+        parsed = parse_flag(token) if family is not None else None
         if (
             parsed is None
             or family is None
@@ -187,13 +204,12 @@ def _full_decode_only_config(removed: Removed) -> str:
 
 def cacheblend_args(args: Sequence[str], engine: EngineConfig) -> list[str]:
     """The target container's args with the CacheBlend flags in place of any earlier ones."""
-    families: list[FlagFamily] = list(ALWAYS_REPLACED)
-    if engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY:
-        families.append(COMPILATION_CONFIG)
-    # Dotted spellings of other compilation keys stay; only the mode itself is ours.
-    result, removed = remove_families(
-        args, families, {COMPILATION_CONFIG: frozenset({None, "cudagraph_mode", "cudagraph-mode"})}
+    families = (
+        ALWAYS_REPLACED_AND_COMPILATION
+        if engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY
+        else ALWAYS_REPLACED
     )
+    result, removed = remove_families(args, families, COMPILATION_SUBKEYS)
 
     additions = [
         "--attention-backend",

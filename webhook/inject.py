@@ -27,6 +27,7 @@ from webhook.constants import (
     SkipReason,
 )
 from webhook.engine import EngineConfig, PayloadImage
+from webhook.patch import MAPPING
 
 Pod = dict[str, Any]
 
@@ -48,8 +49,8 @@ Outcome = Injected | Skipped
 
 def annotations_of(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     metadata = pod.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, Mapping) else None
-    return annotations if isinstance(annotations, Mapping) else {}
+    annotations = metadata.get("annotations") if isinstance(metadata, MAPPING) else None
+    return annotations if isinstance(annotations, MAPPING) else {}
 
 
 def requested_engine(pod: Mapping[str, Any]) -> str | None:
@@ -97,7 +98,7 @@ def decide(pod: Pod, engine: EngineConfig | None) -> Outcome:
 
 def _spec(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = pod.get("spec")
-    return spec if isinstance(spec, Mapping) else {}
+    return spec if isinstance(spec, MAPPING) else {}
 
 
 def _str_list(value: Any) -> list[str]:
@@ -106,9 +107,9 @@ def _str_list(value: Any) -> list[str]:
 
 def _find_container(containers: list[Any], wanted: str | None) -> int | None:
     if not wanted:
-        return 0 if containers and isinstance(containers[0], Mapping) else None
+        return 0 if containers and isinstance(containers[0], MAPPING) else None
     for index, container in enumerate(containers):
-        if isinstance(container, Mapping) and container.get("name") == wanted:
+        if isinstance(container, MAPPING) and container.get("name") == wanted:
             return index
     return None
 
@@ -135,7 +136,7 @@ def _upsert_named(items: list[Any], item: dict[str, Any]) -> list[Any]:
     """Replace the entry with the same name, or append: duplicates make the pod invalid."""
     result = list(items)
     for index, existing in enumerate(result):
-        if isinstance(existing, Mapping) and existing.get("name") == item["name"]:
+        if isinstance(existing, MAPPING) and existing.get("name") == item["name"]:
             result[index] = item
             return result
     result.append(item)
@@ -167,7 +168,7 @@ def _inject(pod: Pod, index: int, engine: EngineConfig, payload: PayloadImage) -
     )
     if engine.image_pull_secrets:
         secrets = list(spec.get("imagePullSecrets") or [])
-        present = {entry.get("name") for entry in secrets if isinstance(entry, Mapping)}
+        present = {entry.get("name") for entry in secrets if isinstance(entry, MAPPING)}
         secrets += [{"name": name} for name in engine.image_pull_secrets if name not in present]
         spec["imagePullSecrets"] = secrets
 
@@ -183,7 +184,7 @@ def _inject_container(container: Mapping[str, Any], engine: EngineConfig) -> dic
         mount
         for mount in new.get("volumeMounts") or []
         if not (
-            isinstance(mount, Mapping)
+            isinstance(mount, MAPPING)
             and (mount.get("name") == PLUGIN_VOLUME or mount.get("mountPath") == PLUGIN_DIR)
         )
     ]
@@ -198,7 +199,7 @@ def _with_pythonpath(env: list[Any]) -> list[Any]:
     """Put the plugin first on PYTHONPATH while keeping whatever the pod had."""
     result = list(env)
     for index, entry in enumerate(result):
-        if not (isinstance(entry, Mapping) and entry.get("name") == PYTHONPATH_ENV):
+        if not (isinstance(entry, MAPPING) and entry.get("name") == PYTHONPATH_ENV):
             continue
         if "valueFrom" in entry:
             # A reference cannot be prepended to; move it aside under another name and

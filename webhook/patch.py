@@ -18,16 +18,20 @@ against `jsonpatch.apply_patch` over generated pods and arbitrary JSON.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Mapping
+from itertools import repeat
 from typing import Any
 
 import jsonpatch
 
+from webhook import codec
+
 Operation = dict[str, Any]
 SCALARS = (str, int, float, bool, type(None))
-# One encoder for every call: json.dumps() with options builds a new one each time.
-COMPACT = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+# `dict` first: every decoded JSON object is one, and isinstance() against a tuple stops
+# at the first match, so the abstract Mapping (a slow ABC check) is only consulted for
+# other types, with the same result as before.
+MAPPING = (dict, Mapping)
 
 
 def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,7 +42,7 @@ def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     """
     result = dict(obj)
     metadata = result.get("metadata")
-    if isinstance(metadata, Mapping) and "managedFields" in metadata:
+    if isinstance(metadata, MAPPING) and "managedFields" in metadata:
         result["metadata"] = {k: v for k, v in metadata.items() if k != "managedFields"}
     return result
 
@@ -54,45 +58,84 @@ def same_json(a: Any, b: Any) -> bool:
         return True
     if type(a) is not type(b):
         return False
+    # Loops rather than all(...): children are mostly shared, and the identity check
+    # skips them without a call.
     if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        for key, value in a.items():
+            other = b[key]
+            if value is not other and not same_json(value, other):
+                return False
+        return True
     if isinstance(a, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+        if len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if x is not y and not same_json(x, y):
+                return False
+        return True
     return a == b
+
+
+_MISSING = object()
 
 
 def _diff(src: Any, dst: Any, path: str, ops: list[Operation]) -> None:
     if src is dst:
         return
     if isinstance(src, dict) and isinstance(dst, dict):
-        for key, value in src.items():
-            if key not in dst:
-                ops.append({"op": "remove", "path": f"{path}/{escape(key)}"})
-            elif dst[key] is not value:  # shared subtrees (most of the pod) cost nothing
-                _diff(value, dst[key], f"{path}/{escape(key)}", ops)
-        for key, value in dst.items():
-            if key not in src:
-                ops.append({"op": "add", "path": f"{path}/{escape(key)}", "value": value})
+        _diff_dict(src, dst, path, ops)
     elif isinstance(src, list) and isinstance(dst, list):
         _diff_list(src, dst, path, ops)
     elif not same_json(src, dst):
         ops.append({"op": "replace", "path": path, "value": dst})
 
 
+def _diff_dict(src: dict[str, Any], dst: dict[str, Any], path: str, ops: list[Operation]) -> None:
+    removed = 0
+    for key, value in src.items():
+        other = dst.get(key, _MISSING)
+        if other is value:  # shared subtrees (most of the pod) cost nothing
+            continue
+        if other is _MISSING:
+            removed += 1
+            ops.append({"op": "remove", "path": f"{path}/{escape(key)}"})
+        elif isinstance(value, dict) and isinstance(other, dict):  # _diff, one call less
+            _diff_dict(value, other, f"{path}/{escape(key)}", ops)
+        elif isinstance(value, list) and isinstance(other, list):
+            _diff_list(value, other, f"{path}/{escape(key)}", ops)
+        else:
+            _diff(value, other, f"{path}/{escape(key)}", ops)
+    # dst holds the src keys that stayed plus the new ones: no new key, no second loop.
+    if len(dst) > len(src) - removed:
+        for key, value in dst.items():
+            if key not in src:
+                ops.append({"op": "add", "path": f"{path}/{escape(key)}", "value": value})
+
+
 def _diff_list(src: list[Any], dst: list[Any], path: str, ops: list[Operation]) -> None:
     src_len, dst_len = len(src), len(dst)
+    shortest = min(src_len, dst_len)
     start = 0
-    while start < src_len and start < dst_len and same_json(src[start], dst[start]):
+    while start < shortest:
+        a, b = src[start], dst[start]
+        if a is not b and not same_json(a, b):
+            break
         start += 1
     tail = 0
-    while (
-        tail < src_len - start
-        and tail < dst_len - start
-        and same_json(src[src_len - 1 - tail], dst[dst_len - 1 - tail])
-    ):
+    room = shortest - start
+    if src_len == dst_len and room:
+        # The suffix would end on the pair the prefix stopped at, known to differ (a
+        # changed container in a one-container list is compared once, not twice).
+        room -= 1
+    while tail < room:
+        a, b = src[src_len - 1 - tail], dst[dst_len - 1 - tail]
+        if a is not b and not same_json(a, b):
+            break
         tail += 1
     src_mid, dst_mid = src_len - start - tail, dst_len - start - tail
-    if max(src_mid, dst_mid) > 1 and all(isinstance(item, SCALARS) for item in dst):
+    if max(src_mid, dst_mid) > 1 and all(map(isinstance, dst, repeat(SCALARS))):
         # A list of plain values (container args) edited in several places: one
         # "replace" is smaller and cheaper than an operation per token.
         ops.append({"op": "replace", "path": path, "value": dst})
@@ -118,10 +161,9 @@ def make_patch(original: Mapping[str, Any], mutated: Mapping[str, Any]) -> list[
     return ops
 
 
-def encode_patch(operations: list[Operation]) -> str:
-    """The base64 form AdmissionResponse.patch carries."""
-    raw = COMPACT.encode(operations).encode()
-    return base64.b64encode(raw).decode("ascii")
+def encode_patch(operations: list[Operation], plain_json: bool = True) -> str:
+    """The base64 form AdmissionResponse.patch carries (`plain_json`: see webhook.codec)."""
+    return base64.b64encode(codec.encode(operations, plain_json)).decode("ascii")
 
 
 def apply_patch(document: Mapping[str, Any], operations: list[Operation]) -> dict[str, Any]:

@@ -6,12 +6,11 @@ could patch the wrong object) and lenient about everything Kubernetes may add la
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.patch import encode_patch
+from webhook import codec
+from webhook.patch import MAPPING, encode_patch
 
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
@@ -31,6 +30,9 @@ class AdmissionRequest:
     namespace: str
     sub_resource: str
     object: dict[str, Any] | None
+    # False when only the standard-library decoder accepted the body (see webhook.codec):
+    # the answer is then encoded by it as well.
+    plain_json: bool = True
 
     @property
     def is_pod_create(self) -> bool:
@@ -44,7 +46,7 @@ class AdmissionRequest:
 
 def parse_review(body: bytes) -> AdmissionRequest:
     try:
-        review = json.loads(body)
+        review, plain_json = codec.decode(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadReview(f"body is not valid JSON: {exc}") from None
     if not isinstance(review, dict):
@@ -60,7 +62,7 @@ def parse_review(body: bytes) -> AdmissionRequest:
     if not isinstance(uid, str) or not uid:
         raise BadReview("request.uid is missing or empty")
     kind = request.get("kind")
-    if not isinstance(kind, Mapping):
+    if not isinstance(kind, MAPPING):
         raise BadReview("request.kind is missing or not an object")
     obj = request.get("object")
     if obj is not None and not isinstance(obj, dict):
@@ -77,6 +79,7 @@ def parse_review(body: bytes) -> AdmissionRequest:
         namespace=str(request.get("namespace") or ""),
         sub_resource=str(request.get("subResource") or ""),
         object=obj,
+        plain_json=plain_json,
     )
     if parsed.is_pod_create and obj is None:
         raise BadReview("request.object is required for a Pod CREATE")
@@ -84,13 +87,20 @@ def parse_review(body: bytes) -> AdmissionRequest:
 
 
 def review_response(
-    uid: str, patch: list[dict[str, Any]] | None = None, warnings: list[str] | None = None
+    uid: str,
+    patch: list[dict[str, Any]] | None = None,
+    warnings: list[str] | None = None,
+    *,
+    plain_json: bool = True,
 ) -> dict[str, Any]:
-    """An allowing AdmissionReview: this webhook never denies a pod."""
+    """An allowing AdmissionReview: this webhook never denies a pod.
+
+    `plain_json` is the request's (see `AdmissionRequest.plain_json`).
+    """
     response: dict[str, Any] = {"uid": uid, "allowed": True}
     if patch:
         response["patchType"] = "JSONPatch"
-        response["patch"] = encode_patch(patch)
+        response["patch"] = encode_patch(patch, plain_json)
     if warnings:
         response["warnings"] = warnings
     return {"apiVersion": API_VERSION, "kind": KIND, "response": response}

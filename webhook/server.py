@@ -8,7 +8,6 @@ webhook down for everyone else.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,10 +17,10 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from webhook import codec
 from webhook.admission import Decision, admit, pod_label
 from webhook.engines import EngineResolver
 from webhook.metrics import Metrics
-from webhook.patch import COMPACT
 from webhook.review import AdmissionRequest, BadReview, parse_review, review_response
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,11 @@ class RequestError(Exception):
         self.status = status
 
 
-def _json(status: int, content: dict[str, Any]) -> Response:
-    # A plain encoder into a Response: no response-model validation on the hot path.
-    return Response(COMPACT.encode(content), status_code=status, media_type="application/json")
+def _json(status: int, content: dict[str, Any], plain_json: bool = True) -> Response:
+    # Pre-encoded bytes into a Response: no response-model validation on the hot path.
+    return Response(
+        codec.encode(content, plain_json), status_code=status, media_type="application/json"
+    )
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
@@ -125,7 +126,8 @@ def create_app(
             log.exception("admission of %s failed; admitting it unchanged", pod_label(review))
             decision = Decision("failed_open", error_kind="internal", detail=repr(exc))
         _record(review, decision)
-        return _json(200, review_response(review.uid, decision.patch))
+        plain = review.plain_json
+        return _json(200, review_response(review.uid, decision.patch, plain_json=plain), plain)
 
     def _record(review: AdmissionRequest, decision: Decision) -> None:
         metrics.count_outcome(decision.outcome)
@@ -178,9 +180,10 @@ def create_app(
 
         @app.post("/bench/allow")
         async def bench_allow(request: Request) -> Response:
-            # Same envelope work as /mutate (read, parse, answer) without a decision.
+            # The least an admission endpoint must do, with the same reader and JSON codec
+            # as /mutate: read the body, find the uid, answer "allowed".
             body = await read_body(request, max_body_bytes, body_timeout)
-            uid = json.loads(body)["request"]["uid"]
-            return _json(200, review_response(uid))
+            review, plain = codec.decode(body)
+            return _json(200, review_response(review["request"]["uid"]), plain)
 
     return app

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from webhook.args import KV_TRANSFER_CONFIG, cacheblend_args, has_flag
+from webhook.args import KV_TRANSFER_CONFIG, cacheblend_args, flag_name, has_flag, parse_flag
 
 from .builders import KV_TRANSFER_CONFIG as KV
 from .builders import engine
@@ -149,3 +151,31 @@ def test_kv_transfer_config_after_end_of_options_is_not_a_flag() -> None:
 
 def test_a_value_that_mentions_the_flag_is_not_the_flag() -> None:
     assert not has_flag(["--served-model-name", "kv-transfer-config"], KV_TRANSFER_CONFIG)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "--",
+        "-",
+        "--x",
+        "--a_b",
+        "--a_b=c_d",
+        "--a.b_c=d",
+        "--=x",
+        "--.x",
+        "-pp",
+        "-pp=2",
+        "-x",
+        "-1",
+    ],
+)
+def test_flag_name_is_the_name_parse_flag_gives(token: str) -> None:
+    parsed = parse_flag(token)
+    assert flag_name(token) == (parsed.name if parsed is not None else None)
+
+
+@given(st.text(alphabet="-_.=ap1 ", max_size=12))
+def test_flag_name_agrees_with_parse_flag_on_any_token(token: str) -> None:
+    parsed = parse_flag(token)
+    assert flag_name(token) == (parsed.name if parsed is not None else None)
