@@ -18,7 +18,8 @@ if [ -f "$stamp" ]; then
 fi
 rm -rf "$venv"
 python3 -m venv "$venv"
-pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+# --no-warn-conflicts: the wheels are installed without their (CUDA) dependencies on purpose.
+pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-warn-conflicts)
 "${pip[@]}" torch==2.13.0 "numpy<=2.2.6" numba sortedcontainers "prometheus_client>=0.18.0,<=0.24.1" \
   py-cpuinfo psutil aiohttp requests cachetools pyyaml cryptography \
   "opentelemetry-api>=1.20.0,<=1.40.0" "opentelemetry-sdk>=1.20.0" \
