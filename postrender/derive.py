@@ -2,7 +2,7 @@
 
 Each managed workload becomes one entry of a values dict (`engines.<name>`, ...), built from
 its `lmcache` flags, its env, and the objects the chart renders beside it (`<name>-connection`,
-`<name>-metrics`, the ServiceMonitor). `postrender.validate` then judges that dict exactly as
+`<name>-metrics`, the ServiceMonitor). `lmcache_k8s.validate` then judges that dict exactly as
 Helm judges values files, so an error reads the same whichever way the mistake came in:
 `engines.my-cache.l1.sizeGB: must be greater than 0 (got 0)`.
 
@@ -16,77 +16,31 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from postrender.errors import Issue
-from postrender.workloads import COORDINATOR_REF_ANNOTATION, Obj, Workload, as_dict, as_list
+from lmcache_k8s.errors import Issue
+from lmcache_k8s.lmcache_cli import (
+    COORDINATOR_FLAGS,
+    COORDINATOR_SWITCHES,
+    ENGINE_FLAGS,
+    ENGINE_SWITCHES,
+    ENGINE_TYPES_REJECTED,
+    REJECTED,
+    REJECTED_PREFIX,
+    SERVER_DEPRECATED_PREFIX,
+    SERVER_MISLEADING,
+    FieldRef,
+)
+from lmcache_k8s.names import (
+    CONNECTION_SUFFIX,
+    COORDINATOR_REF_ANNOTATION,
+    INJECTION_CONFIG_KEY,
+    KV_TRANSFER_CONFIG_KEY,
+    LOG_LEVEL_ENV,
+    METRICS_SUFFIX,
+)
+from postrender.workloads import Obj, Workload, as_dict, as_list
 
 _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
-
-# flag -> (values path inside the entry, type); None marks flags handled elsewhere.
-FieldRef = tuple[tuple[str, ...], str] | None
-ENGINE_FLAGS: dict[str, FieldRef] = {
-    "--host": None,
-    "--port": (("server", "port"), "int"),
-    "--http-host": None,
-    "--http-port": (("server", "httpPort"), "int"),
-    "--l1-size-gb": (("l1", "sizeGB"), "number"),
-    "--chunk-size": (("server", "chunkSize"), "int"),
-    "--max-workers": (("server", "maxWorkers"), "int"),
-    "--hash-algorithm": (("server", "hashAlgorithm"), "str"),
-    "--eviction-policy": (("eviction", "policy"), "str"),
-    "--eviction-trigger-watermark": (("eviction", "triggerWatermark"), "number"),
-    "--eviction-ratio": (("eviction", "evictionRatio"), "number"),
-    "--l2-adapter": None,
-    "--coordinator-url": None,
-    "--coordinator-heartbeat-interval": (("coordinator", "heartbeatInterval"), "int"),
-    "--engine-type": None,
-    "--l1-align-bytes": None,
-}
-ENGINE_SWITCHES = {
-    "--disable-metrics": (("prometheus", "enabled"), False),
-    "--coordinator-event-reporting": (("coordinator", "l2EventReporting"), True),
-}
-COORDINATOR_FLAGS: dict[str, FieldRef] = {
-    "--host": (("host",), "str"),
-    "--port": (("port",), "int"),
-    "--instance-timeout": (("instanceTimeout",), "int"),
-    "--health-check-interval": (("healthCheckInterval",), "int"),
-    "--eviction-check-interval": (("evictionCheckInterval",), "int"),
-    "--eviction-ratio": (("evictionRatio",), "number"),
-    "--trigger-watermark": (("triggerWatermark",), "number"),
-    "--chunk-size": (("blendChunkSize",), "int"),
-    "--blend-probe-stride": (("blendProbeStride",), "int"),
-}
-COORDINATOR_SWITCHES = {
-    "--enable-blend-lookup": (("blendLookup",), True),
-    "--disable-metrics": (("prometheus", "enabled"), False),
-}
-# Flags the real lmcache 0.5.6 CLI rejects (the pod would crash-loop), with what to use.
-# tests/test_real_cli.py proves the real parser rejects each of them.
-REJECTED = {
-    "--disable-prometheus": "use --disable-metrics (prometheus.enabled: false)",
-    "--prometheus-enable": "metrics are on by default; use --disable-metrics to turn them off",
-    "--blend-chunk-size": "use --chunk-size (coordinators.<name>.blendChunkSize)",
-}
-REJECTED_PREFIX = {
-    "--coordinator-l2-event-": "use --coordinator-event-reporting (coordinator.l2EventReporting)"
-}
-# Flags `lmcache server` 0.5.6 still parses but that do not do what they seem to: warnings.
-# tests/test_real_cli.py proves the real server parser accepts each of them.
-SERVER_MISLEADING = {
-    "--prometheus-port": "opens nothing: lmcache server serves /metrics on its HTTP port"
-    " (--http-port); prometheus.port only sets the metrics Service's port",
-}
-SERVER_DEPRECATED_PREFIX = {
-    "--coordinator-l2-event-": "is a deprecated spelling: use --coordinator-event-reporting"
-    " (coordinator.l2EventReporting)"
-}
-ENGINE_TYPES_REJECTED = {"blend_v3": "use --engine-type blend (a cacheBlendEngines entry)"}
-CONNECTION_SUFFIX = "-connection"
-METRICS_SUFFIX = "-metrics"
-KV_KEY = "kv-transfer-config.json"
-INJECTION_KEY = "cacheblend-injection.json"
-LOG_LEVEL_ENV = "LMCACHE_LOG_LEVEL"
 
 
 @dataclass
@@ -410,7 +364,7 @@ def _from_connection(out: Derived, around: Neighbours) -> None:
         return
     out.connection = cm
     data = as_dict(cm.body.get("data"))
-    kv = _json_key(data, KV_KEY, cm, base, out.issues)
+    kv = _json_key(data, KV_TRANSFER_CONFIG_KEY, cm, base, out.issues)
     if blend and isinstance(kv, dict):
         extra = kv.get("kv_connector_extra_config") or {}
         if isinstance(extra, dict):
@@ -418,8 +372,8 @@ def _from_connection(out: Derived, around: Neighbours) -> None:
                 out.entry.setdefault("blend", {})["checkLayer"] = extra["cb.check_layer"]
             if "cb.recomp_ratio" in extra:
                 out.entry.setdefault("blend", {})["recompRatio"] = extra["cb.recomp_ratio"]
-    if blend and INJECTION_KEY in data:
-        injection = _json_key(data, INJECTION_KEY, cm, base, out.issues)
+    if blend and INJECTION_CONFIG_KEY in data:
+        injection = _json_key(data, INJECTION_CONFIG_KEY, cm, base, out.issues)
         if isinstance(injection, dict):
             out.entry["injection"] = injection
             out.unobservable.discard(f"{base}.injection")
@@ -427,7 +381,7 @@ def _from_connection(out: Derived, around: Neighbours) -> None:
             out.issues.append(
                 Issue(
                     f"{base}.injection",
-                    f"{cm.ref} key {INJECTION_KEY} must be a JSON object",
+                    f"{cm.ref} key {INJECTION_CONFIG_KEY} must be a JSON object",
                     where,
                 )
             )

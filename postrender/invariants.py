@@ -11,10 +11,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from postrender.derive import Derived, Flag, parse_flags
-from postrender.errors import Issue
-from postrender.workloads import (
+from lmcache_k8s.errors import Issue
+from lmcache_k8s.names import (
+    ADVERTISE_IP_ENV,
+    LOG_LEVEL_ENV,
+    NVIDIA_ENV,
     RESOURCE_OVERRIDES_ANNOTATION,
+)
+from postrender.derive import Derived, Flag, parse_flags
+from postrender.workloads import (
     Program,
     Workload,
     as_list,
@@ -23,9 +28,6 @@ from postrender.workloads import (
 )
 
 ANY_HOST = "0.0.0.0"
-NVIDIA_ENV = ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES")
-ADVERTISE_ENV = "LMCACHE_COORDINATOR_ADVERTISE_IP"
-LOG_LEVEL_ENV = "LMCACHE_LOG_LEVEL"
 SHM = "/dev/shm"
 
 
@@ -185,17 +187,17 @@ class Enforcer:
                 self._changed(path, f"set {name}=all: the server must see every GPU for CUDA IPC")
             anchor = at
         if self.derived.coordinator_url is not None or _has_coordinator(self.derived):
-            if _env_index(env, ADVERTISE_ENV) is None:
+            if _env_index(env, ADVERTISE_IP_ENV) is None:
                 env.insert(
                     (anchor or 0) + 1,
                     {
-                        "name": ADVERTISE_ENV,
+                        "name": ADVERTISE_IP_ENV,
                         "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}},
                     },
                 )
                 self._changed(
                     path,
-                    f"added {ADVERTISE_ENV} from status.podIP: the coordinator must be told an"
+                    f"added {ADVERTISE_IP_ENV} from status.podIP: the coordinator must be told an"
                     " address the other engines can reach",
                 )
         if env:

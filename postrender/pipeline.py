@@ -14,14 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from postrender.derive import (
-    CONNECTION_SUFFIX,
-    KV_KEY,
-    Derived,
-    Neighbours,
-    derive,
-)
-from postrender.errors import Issue
+from lmcache_k8s.errors import Issue
+from lmcache_k8s.names import CONNECTION_SUFFIX, KV_TRANSFER_CONFIG_KEY
+from postrender.derive import Derived, Neighbours, derive
 from postrender.invariants import enforce
 from postrender.stream import Stream, StreamError, read_stream
 from postrender.vllm import fix_consumer
@@ -90,7 +85,7 @@ class _Run:
 
     # -- derive and validate ----------------------------------------------------------------
     def validate(self) -> None:
-        from postrender.validate import check_values, warn_values  # pydantic: lazy
+        from lmcache_k8s.validate import check_values, warn_values  # pydantic: lazy
 
         for workload in self.workloads:
             namespace = workload.obj.namespace or ""
@@ -225,7 +220,7 @@ def _kv(cm: Obj) -> dict[str, Any]:
     import json
 
     try:
-        kv = json.loads(str(as_dict(cm.body.get("data")).get(KV_KEY, "{}")))
+        kv = json.loads(str(as_dict(cm.body.get("data")).get(KV_TRANSFER_CONFIG_KEY, "{}")))
     except ValueError:
         return {}  # reported while deriving
     return kv if isinstance(kv, dict) else {}

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from lmcache_k8s.names import HELM4_FILENAME_ANNOTATION
+
 try:  # the libyaml bindings are ~10x faster; PyYAML without them still works
     from yaml import CSafeDumper as _BaseDumper
     from yaml import CSafeLoader as _Loader
@@ -27,7 +29,6 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 # A document marker: `---` at the start of a line, followed by blank, space or end of line.
 # YAML forbids that sequence inside any scalar, so cutting the text here is always safe.
 _MARKER = re.compile(r"^---(?=[ \t\r]|$)", re.MULTILINE)
-HELM4_FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 
 
 class StreamError(ValueError):

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from postrender.errors import Issue
+from lmcache_k8s.errors import Issue
+from lmcache_k8s.names import HASH_SEED_ENV
 from postrender.workloads import Obj, as_list, containers, pod_spec, pod_spec_path
-
-HASH_SEED_ENV = "PYTHONHASHSEED"
 
 
 def _configmap_volumes(pod: dict[str, Any]) -> dict[str, set[str]]:

@@ -13,22 +13,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lmcache_k8s.names import (
+    COMPONENT_LABEL,
+    COMPONENTS,
+    COORDINATOR_LABEL,
+    ENGINE_LABEL,
+    ENGINE_MAPS,
+    NAME_LABEL,
+    NAME_LABEL_VALUE,
+)
 from postrender.stream import Document
 
-NAME_LABEL = "app.kubernetes.io/name"
-COMPONENT_LABEL = "app.kubernetes.io/component"
-ENGINE_LABEL = "lmcache.ai/engine"
-COORDINATOR_LABEL = "lmcache.ai/coordinator"
-COORDINATOR_REF_ANNOTATION = "lmcache.ai/coordinator-ref"
-RESOURCE_OVERRIDES_ANNOTATION = "lmcache.ai/resource-overrides"
-
 # component label -> values map
-COMPONENTS = {
-    "cache-engine": "engines",
-    "cacheblend-engine": "cacheBlendEngines",
-    "coordinator": "coordinators",
-}
-ENGINE_MAPS = ("engines", "cacheBlendEngines")
+VALUES_MAPS = {component: values_map for values_map, component in COMPONENTS.items()}
 
 
 def as_dict(node: Any) -> dict[str, Any]:
@@ -220,9 +217,9 @@ def classify(obj: Obj) -> Workload | None:
     labels = obj.labels
     component = labels.get(COMPONENT_LABEL)
     labelled = (
-        labels.get(NAME_LABEL) == "lmcache"
+        labels.get(NAME_LABEL) == NAME_LABEL_VALUE
         and isinstance(component, str)
-        and component in COMPONENTS
+        and component in VALUES_MAPS
     )
     if pod is None:
         return None
@@ -232,7 +229,7 @@ def classify(obj: Obj) -> Workload | None:
         return None
 
     if labelled:
-        values_map = COMPONENTS[component]
+        values_map = VALUES_MAPS[component]
     else:
         first = programs[0].subcommand if programs else shell[0][1]
         values_map = "coordinators" if first == "coordinator" else "engines"

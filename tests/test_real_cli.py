@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 
-from postrender import derive
+from lmcache_k8s import lmcache_cli
 from tests.support import CI_VALUES, ROOT, ref, render
 
 PYTHON = ROOT / ".tools" / "lmcache-cli" / "bin" / "python"
@@ -71,16 +71,22 @@ MINIMAL = ["--l1-size-gb", "1", "--eviction-policy", "LRU"]
 REJECTED = [
     ("server", ["--eviction-policy", "LRU"]),  # --l1-size-gb is mandatory
     ("server", ["--l1-size-gb", "1"]),  # --eviction-policy is mandatory
-    *[("server", [*MINIMAL, flag]) for flag in derive.REJECTED],
-    *[("coordinator", [flag, "1"]) for flag in derive.REJECTED],
-    *[("coordinator", [f"{prefix}reporting"]) for prefix in derive.REJECTED_PREFIX],
-    *[("server", [*MINIMAL, "--engine-type", value]) for value in derive.ENGINE_TYPES_REJECTED],
+    *[("server", [*MINIMAL, flag]) for flag in lmcache_cli.REJECTED],
+    *[("coordinator", [flag, "1"]) for flag in lmcache_cli.REJECTED],
+    *[("coordinator", [f"{prefix}reporting"]) for prefix in lmcache_cli.REJECTED_PREFIX],
+    *[
+        ("server", [*MINIMAL, "--engine-type", value])
+        for value in lmcache_cli.ENGINE_TYPES_REJECTED
+    ],
     ("coordinator", ["--prometheus-port", "9090"]),
 ]
 # ...and what it only warns about, the real server parser accepts.
 ACCEPTED_BUT_MISLEADING = [
-    *[("server", [*MINIMAL, flag, "9090"]) for flag in derive.SERVER_MISLEADING],
-    *[("server", [*MINIMAL, f"{prefix}reporting"]) for prefix in derive.SERVER_DEPRECATED_PREFIX],
+    *[("server", [*MINIMAL, flag, "9090"]) for flag in lmcache_cli.SERVER_MISLEADING],
+    *[
+        ("server", [*MINIMAL, f"{prefix}reporting"])
+        for prefix in lmcache_cli.SERVER_DEPRECATED_PREFIX
+    ],
 ]
 
 

@@ -1,27 +1,24 @@
 """Names shared between the webhook, the chart and the post-renderer.
 
-Every label, annotation, skip reason and ConfigMap key the webhook understands is defined
-here once, so other parts of the product can import them instead of retyping strings.
+The webhook's own names (skip reasons, what it adds to a pod) are defined here; the names
+it shares with the chart and the post-renderer come from lmcache_k8s.names.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-# Pods carrying this label are sent to the webhook (MutatingWebhookConfiguration
-# objectSelector). The server itself never reads it.
-INJECT_LABEL = "lmcache.ai/cacheblend-inject"
-INJECT_LABEL_VALUE = "true"
+from lmcache_k8s import names
 
-# `<name>` or `<namespace>/<name>` of the CacheBlend engine the pod binds to.
-ENGINE_ANNOTATION = "lmcache.ai/cacheblend-engine"
-# Overrides which container receives the plugin and the vLLM flags.
-CONTAINER_ANNOTATION = "lmcache.ai/cacheblend-container"
-# Written on a successful injection; a stamped pod is never processed again.
-INJECTED_ANNOTATION = "lmcache.ai/cacheblend-injected"
-INJECTED_VALUE = "true"
-# Written, alone, when the webhook decides not to inject.
-SKIP_REASON_ANNOTATION = "lmcache.ai/cacheblend-skip-reason"
+# The opt-in label, the annotations and the ConfigMap keys are shared with the chart and
+# the post-renderer: their one home is lmcache_k8s.names.
+INJECT_LABEL = names.CACHEBLEND_INJECT_LABEL
+INJECT_LABEL_VALUE = names.TRUE
+ENGINE_ANNOTATION = names.CACHEBLEND_ENGINE_ANNOTATION
+CONTAINER_ANNOTATION = names.CACHEBLEND_CONTAINER_ANNOTATION
+INJECTED_ANNOTATION = names.CACHEBLEND_INJECTED_ANNOTATION
+INJECTED_VALUE = names.TRUE
+SKIP_REASON_ANNOTATION = names.CACHEBLEND_SKIP_REASON_ANNOTATION
 
 
 class SkipReason(StrEnum):
@@ -36,10 +33,9 @@ class SkipReason(StrEnum):
 
 SKIP_REASONS: tuple[str, ...] = tuple(reason.value for reason in SkipReason)
 
-# The engine's connection ConfigMap is `<engine>-connection`; these are its data keys.
-CONNECTION_CONFIGMAP_SUFFIX = "-connection"
-KV_TRANSFER_CONFIG_KEY = "kv-transfer-config.json"
-INJECTION_CONFIG_KEY = "cacheblend-injection.json"
+CONNECTION_CONFIGMAP_SUFFIX = names.CONNECTION_SUFFIX
+KV_TRANSFER_CONFIG_KEY = names.KV_TRANSFER_CONFIG_KEY
+INJECTION_CONFIG_KEY = names.INJECTION_CONFIG_KEY
 
 # cudagraph modes an engine may ask for (SPEC 1.3).
 CUDAGRAPH_EAGER = "eager"

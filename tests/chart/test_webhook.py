@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
-from postrender.validate import check_values
-from postrender.values_webhook import WebhookValues
+from lmcache_k8s.validate import check_values
+from lmcache_k8s.webhook_values import WebhookValues
 from tests.support import (
     CHART,
     HELMS,
@@ -738,7 +738,7 @@ def test_every_key_of_the_values_yaml_webhook_block_has_a_comment_above_it():
 def test_committed_schema_is_current_for_the_webhook():
     import json
 
-    from postrender.schema import SCHEMA_FILE, values_schema
+    from lmcache_k8s.generate import SCHEMA_FILE, values_schema
 
     committed = json.loads(Path(SCHEMA_FILE).read_text())
     generated = values_schema()
@@ -750,5 +750,5 @@ def test_committed_schema_is_current_for_the_webhook():
         "PodDisruptionBudget",
     ):
         assert committed["$defs"][name] == generated["$defs"][name], (
-            f"run python -m postrender.schema --write ({name})"
+            f"run python -m lmcache_k8s.generate --write ({name})"
         )

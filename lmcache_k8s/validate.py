@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from postrender import relations
-from postrender.errors import Issue, from_validation_error
-from postrender.spec import Values
+from lmcache_k8s import relations
+from lmcache_k8s.errors import Issue, from_validation_error
+from lmcache_k8s.values import Values
 
 
 def check_values(values: dict[str, Any]) -> list[Issue]:

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from tests.postrender_data import chartlike
-from tests.postrender_data.helpers import hand_written, stream_of
+from tests.postrender import chartlike
+from tests.postrender.helpers import hand_written, stream_of
 from tests.support import ROOT, run_postrender
 
 BAD = chartlike.daemonset("my-cache", extra=["--host", "127.0.0.1"])

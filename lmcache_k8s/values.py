@@ -1,7 +1,7 @@
 """The chart's values as pydantic models: the one source of truth for every default and rule.
 
 `values.schema.json` and the chart's per-entry defaults (`templates/_defaults.tpl`) are
-generated from these models by `python -m postrender.schema --write`; the post-renderer
+generated from these models by `python -m lmcache_k8s.generate --write`; the post-renderer
 validates what it reads back from rendered workloads with the same models, so a rule
 written here is enforced by Helm, by the post-renderer and by the tests alike.
 
@@ -9,45 +9,38 @@ Field names are the camelCase keys users write in values files, so error paths r
 exactly like the values they point at (`engines.my-cache.l1.sizeGB`).
 
 Rules that relate two fields or two entries (ports that must differ, a coordinator
-reference that must exist, ...) live in `postrender.relations`; the ones JSON Schema can
+reference that must exist, ...) live in `lmcache_k8s.relations`; the ones JSON Schema can
 still express are also attached to the schema here via `json_schema_extra`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
-# DNS-1035 label, short enough that `<name>-connection` stays within 63 characters.
-NAME_PATTERN = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
-NAME_MAX_LENGTH = 55
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)]
+from lmcache_k8s.fields import (
+    DURATION_PATTERN,
+    KubeList,
+    KubeObject,
+    LogLevel,
+    Name,
+    Port,
+    PullPolicy,
+    PullSecret,
+    ServerPort,
+    Strict,
+    StringMap,
+)
+from lmcache_k8s.names import COMPONENTS
 
 DEFAULT_IMAGE_REPOSITORY = "lmcache/vllm-openai"
-PullPolicy = Literal["Always", "Never", "IfNotPresent"]
-Port = Annotated[int, Field(ge=1, le=65535)]
-ServerPort = Annotated[int, Field(ge=1024, le=65535)]
-# Free-form Kubernetes objects: the Kubernetes schemas check them after rendering.
-KubeObject = dict[str, Any]
-KubeList = list[dict[str, Any]]
-StringMap = dict[str, str]
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors (typos must not pass silently); types are not coerced."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ImageSpec(Strict):
     repository: str = Field(DEFAULT_IMAGE_REPOSITORY, min_length=1)
     tag: str = Field("latest", min_length=1, description="A tag, or a digest `sha256:...`.")
     pullPolicy: PullPolicy = "IfNotPresent"
-
-
-class PullSecret(Strict):
-    name: str = Field(min_length=1)
 
 
 class ServerSpec(Strict):
@@ -70,7 +63,7 @@ class EvictionSpec(Strict):
 
 class ServiceMonitorSpec(Strict):
     enabled: bool = False
-    interval: str = Field("30s", pattern=r"^([0-9]+(ms|s|m|h))+$")
+    interval: str = Field("30s", pattern=DURATION_PATTERN)
     labels: StringMap | None = None
     trustCRDsExist: bool = Field(
         False,
@@ -122,9 +115,6 @@ class CoordinatorRef(Strict):
     url: str | None = Field(None, pattern=r"^https?://[^\s/]+")
     heartbeatInterval: int = Field(5, gt=0, description="Seconds between heartbeats.")
     l2EventReporting: bool = False
-
-
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 class PodShape(Strict):
@@ -215,13 +205,14 @@ class CoordinatorSpec(PodShape):
 
 
 # The three maps of the values, with the component label their objects carry.
-KINDS: dict[str, tuple[type[BaseModel], str]] = {
-    "engines": (EngineSpec, "cache-engine"),
-    "cacheBlendEngines": (CacheBlendSpec, "cacheblend-engine"),
-    "coordinators": (CoordinatorSpec, "coordinator"),
+MODELS: dict[str, type[BaseModel]] = {
+    "engines": EngineSpec,
+    "cacheBlendEngines": CacheBlendSpec,
+    "coordinators": CoordinatorSpec,
 }
+KINDS: dict[str, tuple[type[BaseModel], str]] = {k: (m, COMPONENTS[k]) for k, m in MODELS.items()}
 
-from postrender.values_webhook import WebhookValues  # noqa: E402  (kept apart: its own owner)
+from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
 class Values(Strict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postrender.validate import check_values, warn_values
+from lmcache_k8s.validate import check_values, warn_values
 
 
 def messages(values: dict) -> list[str]:

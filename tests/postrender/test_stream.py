@@ -6,8 +6,8 @@ import pytest
 
 from postrender.pipeline import process
 from postrender.stream import StreamError, read_stream
-from tests.postrender_data import chartlike
-from tests.postrender_data.helpers import docs, hand_written, output_docs, stream_of
+from tests.postrender import chartlike
+from tests.postrender.helpers import docs, hand_written, output_docs, stream_of
 
 CONFIGMAP = {
     "apiVersion": "v1",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.postrender_data import chartlike
+from tests.postrender import chartlike
 from tests.support import (
     API_VERSIONS,
     CHART,

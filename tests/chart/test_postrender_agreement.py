@@ -1,7 +1,7 @@
 """The chart and the post-renderer refuse a flag repeated in extraArgs with the same words.
 
 Argo CD and Flux install the chart without the post-renderer, so the chart must refuse
-what the post-renderer would refuse. The flag tables in postrender/derive.py drive this
+what the post-renderer would refuse. The flag tables in postrender/lmcache_cli.py drive this
 test: the chart's copies in templates/_validate.tpl must name the same values paths.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from postrender import derive
+from lmcache_k8s import lmcache_cli
 from postrender.pipeline import process
 from tests.support import render
 
@@ -35,13 +35,13 @@ def engine(kind: str, extra: list[str]) -> dict:
 
 
 def cases():
-    for flag, ref in derive.ENGINE_FLAGS.items():
+    for flag, ref in lmcache_cli.ENGINE_FLAGS.items():
         if flag in SPECIAL:
             continue
         value = NO_FIELD[flag] if ref is None else SAMPLE[ref[1]]
         kind = "cacheBlendEngines" if flag in ("--engine-type", "--l1-align-bytes") else "engines"
         yield pytest.param(kind, [flag, value], id=flag)
-    for flag, ref in derive.COORDINATOR_FLAGS.items():
+    for flag, ref in lmcache_cli.COORDINATOR_FLAGS.items():
         value = "10.0.0.1" if flag == "--host" else SAMPLE[ref[1]]
         yield pytest.param("coordinators", [flag, value], id=f"coordinator{flag}")
 

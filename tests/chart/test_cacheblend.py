@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.chart_helpers import PAYLOAD, args, blend, container, notes, ok, pod_spec
+from tests.chart.helpers import PAYLOAD, args, blend, container, notes, ok, pod_spec
 from tests.support import HELMS, RELEASE
 
 helms = pytest.mark.parametrize("helm", HELMS)

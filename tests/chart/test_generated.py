@@ -9,14 +9,14 @@ import sys
 
 import yaml
 
-from postrender import schema
-from postrender.spec import CacheBlendSpec, CoordinatorSpec, EngineSpec, Values
+from lmcache_k8s import generate as schema
+from lmcache_k8s.values import CacheBlendSpec, CoordinatorSpec, EngineSpec, Values
 from tests.support import CHART, ROOT
 
 
 def test_committed_schema_and_defaults_are_current():
     proc = subprocess.run(
-        [sys.executable, "-m", "postrender.schema", "--check"],
+        [sys.executable, "-m", "lmcache_k8s.generate", "--check"],
         cwd=ROOT,
         capture_output=True,
         text=True,

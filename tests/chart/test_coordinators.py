@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chart_helpers import args, container, engine, flag_value, notes, ok, pod_spec, rendered
+from tests.chart.helpers import args, container, engine, flag_value, notes, ok, pod_spec, rendered
 from tests.support import HELMS, RELEASE
 
 helms = pytest.mark.parametrize("helm", HELMS)

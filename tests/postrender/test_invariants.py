@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from postrender.invariants import probes, resources_for
-from tests.postrender_data import chartlike
-from tests.postrender_data.helpers import container, hand_written, output_docs, pod, run, vllm
+from tests.postrender import chartlike
+from tests.postrender.helpers import container, hand_written, output_docs, pod, run, vllm
 
 
 def only(outcome):

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from postrender.validate import check_values
-from tests.chart_helpers import PAYLOAD, blend, engine, ok, rendered
+from lmcache_k8s.validate import check_values
+from tests.chart.helpers import PAYLOAD, blend, engine, ok, rendered
 from tests.support import (
     CI_VALUES,
     HELMS,

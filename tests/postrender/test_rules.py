@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.postrender_data import chartlike
-from tests.postrender_data.helpers import container, hand_written, run
+from tests.postrender import chartlike
+from tests.postrender.helpers import container, hand_written, run
 
 
 def set_flag(workload, flag, value):

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from postrender.pipeline import Outcome, process
-from tests.postrender_data import chartlike
+from tests.postrender import chartlike
 
 
 def stream_of(*objects: dict[str, Any], dialect: str = "helm3") -> str:

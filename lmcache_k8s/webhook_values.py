@@ -4,8 +4,8 @@ Every default here is also written, with a comment, in the `webhook:` block of
 `charts/lmcache/values.yaml`; a test proves the two are equal. Optional settings default
 to empty values (`{}`, `[]`, `""`) rather than None so that block can spell out each key.
 
-This module deliberately imports nothing from `postrender.spec` (which imports it), so
-either can be imported first.
+Its building blocks (strict model, pull secrets, pull policies, log levels) are the ones
+the entry models use, from `lmcache_k8s.fields`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PlainValidator,
@@ -24,6 +23,17 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from lmcache_k8s.fields import (
+    DURATION_PATTERN,
+    KubeList,
+    KubeObject,
+    LogLevel,
+    PullPolicy,
+    PullSecret,
+    Strict,
+    StringMap,
+)
+
 # A namespace name: a DNS-1123 label.
 Namespace = Annotated[
     str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", min_length=1, max_length=63)
@@ -32,8 +42,6 @@ Namespace = Annotated[
 SECRET_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)?$"
 # Standard base64 without line breaks, or "" for unset: what `caBundle` holds.
 BASE64_PATTERN = r"^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
-# A Go duration as cert-manager reads it, in whole units (`8760h`, `2160h30m`).
-DURATION_PATTERN = r"^([0-9]+(ms|s|m|h))+$"
 PERCENT_PATTERN = r"^[0-9]+%$"
 
 
@@ -60,36 +68,25 @@ IntOrPercent = Annotated[
         }
     ),
 ]
-KubeObject = dict[str, Any]
-KubeList = list[dict[str, Any]]
-StringMap = dict[str, str]
 
 DEFAULT_IMAGE_REPOSITORY = "lmcache/cacheblend-webhook"
 # The container port; the Service always listens on 443.
 DEFAULT_PORT = 8443
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class WebhookImage(_Strict):
+class WebhookImage(Strict):
     repository: str = Field(DEFAULT_IMAGE_REPOSITORY, min_length=1)
     tag: str = Field("", description='"" uses the chart appVersion; `sha256:...` is a digest.')
-    pullPolicy: Literal["Always", "Never", "IfNotPresent"] = "IfNotPresent"
+    pullPolicy: PullPolicy = "IfNotPresent"
 
 
-class PullSecret(_Strict):
-    name: str = Field(min_length=1)
-
-
-class IssuerRef(_Strict):
+class IssuerRef(Strict):
     name: str = Field("", description='"" makes the chart build its own CA chain.')
     kind: str = Field("Issuer", min_length=1)
     group: str = Field("cert-manager.io", min_length=1)
 
 
-class CertManagerTLS(_Strict):
+class CertManagerTLS(Strict):
     issuerRef: IssuerRef = IssuerRef()
     duration: str = Field("8760h", pattern=DURATION_PATTERN, description="Serving cert.")
     caDuration: str = Field("43800h", pattern=DURATION_PATTERN, description="Chart-made CA.")
@@ -100,11 +97,11 @@ class CertManagerTLS(_Strict):
     )
 
 
-class HelmTLS(_Strict):
+class HelmTLS(Strict):
     validityDays: int = Field(3650, ge=1, description="Of the generated CA and serving cert.")
 
 
-class SecretTLS(_Strict):
+class SecretTLS(Strict):
     name: str = Field("", pattern=SECRET_NAME_PATTERN, max_length=253)
     caBundle: str = Field("", pattern=BASE64_PATTERN, description="base64 of the CA's PEM.")
 
@@ -127,7 +124,7 @@ def _secret_mode_needs_secret(schema: dict[str, Any]) -> None:
     }
 
 
-class WebhookTLS(_Strict):
+class WebhookTLS(Strict):
     model_config = ConfigDict(json_schema_extra=_secret_mode_needs_secret)
 
     mode: TLSMode = "certManager"
@@ -158,19 +155,19 @@ class WebhookTLS(_Strict):
         return self
 
 
-class PodDisruptionBudget(_Strict):
+class PodDisruptionBudget(Strict):
     minAvailable: IntOrPercent = 1
     maxUnavailable: IntOrPercent | None = Field(
         None, description="When set, replaces minAvailable."
     )
 
 
-class WebhookValues(_Strict):
+class WebhookValues(Strict):
     enabled: bool = False
     replicas: int = Field(2, ge=1)
     image: WebhookImage = WebhookImage()
     imagePullSecrets: list[PullSecret] = []
-    logLevel: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    logLevel: LogLevel = "INFO"
     port: int = Field(DEFAULT_PORT, ge=1024, le=65535, description="Container port (non-root).")
     failurePolicy: Literal["Ignore", "Fail"] = "Ignore"
     timeoutSeconds: int = Field(5, ge=1, le=30)

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from postrender.errors import Issue, join_path
-from postrender.spec import KINDS, CoordinatorRef, CoordinatorSpec, ServerSpec
+from lmcache_k8s.errors import Issue, join_path
+from lmcache_k8s.names import METRICS_SUFFIX
+from lmcache_k8s.values import KINDS, CoordinatorRef, CoordinatorSpec, ServerSpec
 
 _SERVER = ServerSpec()
 _COORD = CoordinatorSpec()
 _REF = CoordinatorRef()
-# Every entry N also owns a Service N-metrics, so no entry may be named <other entry>-metrics.
-METRICS_SUFFIX = "-metrics"
 # Below this multiple of an engine's heartbeat interval, one late heartbeat evicts it.
 TIMEOUT_HEARTBEAT_FACTOR = 3
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.chart_helpers import (
+from tests.chart.helpers import (
     args,
     container,
     engine,

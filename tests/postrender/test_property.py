@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from postrender.derive import parse_flags
 from postrender.invariants import probes, resources_for
 from postrender.pipeline import process
-from tests.postrender_data import chartlike
-from tests.postrender_data.helpers import docs, stream_of, vllm
+from tests.postrender import chartlike
+from tests.postrender.helpers import docs, stream_of, vllm
 
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -1,0 +1,12 @@
+"""The contract the chart, the post-renderer and the webhook share: one home for every rule.
+
+- `names`: object-name suffixes, ConfigMap keys, labels, annotations, environment variables.
+- `fields`, `values`, `webhook_values`: the values as pydantic models (defaults, field rules).
+- `relations`: rules between two fields or two entries, each with its documentation.
+- `lmcache_cli`: facts about the real `lmcache` command lines (flags rendered, rejected).
+- `errors`: problems as values (a path and a rule), `validate`: every rule at once.
+- `generate`: writes values.schema.json, the chart's generated templates and docs/values.md.
+
+Importing this package loads nothing heavy: the post-renderer imports pydantic only when a
+stream holds an LMCache workload.
+"""

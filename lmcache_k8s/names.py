@@ -1,0 +1,88 @@
+"""Every name the chart, the post-renderer and the webhook must spell the same way.
+
+Object-name suffixes, ConfigMap keys, labels, annotations and environment variables are
+defined here once. Python code imports them; the chart reads them from the generated
+`templates/_contract.tpl` (`python -m lmcache_k8s.generate --write`), so a rename here
+reaches every part, and `tests/chart/test_generated.py` fails when the chart is stale.
+"""
+
+from __future__ import annotations
+
+# --- objects every entry N owns (SPEC 2.1): N, N-metrics, N-connection --------------------
+CONNECTION_SUFFIX = "-connection"
+METRICS_SUFFIX = "-metrics"
+
+# --- the connection ConfigMap's keys (SPEC 2.4, 2.6) --------------------------------------
+# The vLLM kv-transfer-config, pretty JSON with sorted keys.
+KV_TRANSFER_CONFIG_KEY = "kv-transfer-config.json"
+# CacheBlend engines only: what the injection webhook needs (lmcache_k8s.values.InjectionSpec).
+INJECTION_CONFIG_KEY = "cacheblend-injection.json"
+
+# --- labels (SPEC 2.1) ---------------------------------------------------------------------
+NAME_LABEL = "app.kubernetes.io/name"
+NAME_LABEL_VALUE = "lmcache"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+ENGINE_LABEL = "lmcache.ai/engine"
+COORDINATOR_LABEL = "lmcache.ai/coordinator"
+# Tells an entry's N-metrics Service apart from its main Service N.
+METRICS_LABEL = "lmcache.ai/metrics"
+
+# values map -> app.kubernetes.io/component of its objects
+COMPONENTS: dict[str, str] = {
+    "engines": "cache-engine",
+    "cacheBlendEngines": "cacheblend-engine",
+    "coordinators": "coordinator",
+}
+ENGINE_MAPS = ("engines", "cacheBlendEngines")
+
+# --- annotations on the chart's workloads, read back by the post-renderer -----------------
+# The coordinator entry an engine's --coordinator-url was resolved from.
+COORDINATOR_REF_ANNOTATION = "lmcache.ai/coordinator-ref"
+# The engine's resources are the user's own (resourceOverrides): no formula is enforced.
+RESOURCE_OVERRIDES_ANNOTATION = "lmcache.ai/resource-overrides"
+
+# --- Helm 4 post-renderer input: the source file of each object ---------------------------
+HELM4_FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
+
+# --- environment of the pods ---------------------------------------------------------------
+LOG_LEVEL_ENV = "LMCACHE_LOG_LEVEL"
+# The engine tells the coordinator this address (the pod IP, from the downward API).
+ADVERTISE_IP_ENV = "LMCACHE_COORDINATOR_ADVERTISE_IP"
+# The server must see every GPU to open CUDA IPC handles from any vLLM process.
+NVIDIA_ENV = ("NVIDIA_VISIBLE_DEVICES", "NVIDIA_DRIVER_CAPABILITIES")
+# vLLM and LMCache must hash token chunks to the same keys.
+HASH_SEED_ENV = "PYTHONHASHSEED"
+
+# --- the CacheBlend injection webhook (SPEC 4) --------------------------------------------
+# Pods carrying this label are sent to the webhook (the MutatingWebhookConfiguration's
+# objectSelector); the server itself never reads it.
+CACHEBLEND_INJECT_LABEL = "lmcache.ai/cacheblend-inject"
+# `<name>` or `<namespace>/<name>` of the CacheBlend engine the pod binds to.
+CACHEBLEND_ENGINE_ANNOTATION = "lmcache.ai/cacheblend-engine"
+# Overrides which container receives the plugin and the vLLM flags.
+CACHEBLEND_CONTAINER_ANNOTATION = "lmcache.ai/cacheblend-container"
+# Written on a successful injection; a stamped pod is never processed again.
+CACHEBLEND_INJECTED_ANNOTATION = "lmcache.ai/cacheblend-injected"
+# Written, alone, when the webhook decides not to inject.
+CACHEBLEND_SKIP_REASON_ANNOTATION = "lmcache.ai/cacheblend-skip-reason"
+TRUE = "true"
+
+
+def chart_names() -> dict[str, object]:
+    """The names the chart's templates use, keyed as `templates/_contract.tpl` exposes them."""
+    return {
+        "connectionSuffix": CONNECTION_SUFFIX,
+        "metricsSuffix": METRICS_SUFFIX,
+        "kvTransferConfigKey": KV_TRANSFER_CONFIG_KEY,
+        "injectionConfigKey": INJECTION_CONFIG_KEY,
+        "engineLabel": ENGINE_LABEL,
+        "coordinatorLabel": COORDINATOR_LABEL,
+        "metricsLabel": METRICS_LABEL,
+        "components": COMPONENTS,
+        "coordinatorRefAnnotation": COORDINATOR_REF_ANNOTATION,
+        "resourceOverridesAnnotation": RESOURCE_OVERRIDES_ANNOTATION,
+        "logLevelEnv": LOG_LEVEL_ENV,
+        "advertiseIPEnv": ADVERTISE_IP_ENV,
+        "cacheblendInjectLabel": CACHEBLEND_INJECT_LABEL,
+    }
