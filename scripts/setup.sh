@@ -11,3 +11,4 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 bash scripts/install-helm.sh
 bash scripts/install-real-cli.sh
+bash scripts/install-checkov.sh
