@@ -147,12 +147,41 @@ def read_stream(text: str) -> Stream:
         doc = Document(number=number, line=line, head=head, body=body)
         try:
             doc.objects = [o for o in yaml.load_all(body, Loader=_Loader) if o is not None]
+            if "&" in body:  # an alias needs an anchor in the same document
+                doc.objects = [unshare(o) for o in doc.objects]
         except yaml.MarkedYAMLError as exc:
             raise StreamError(_describe(exc, doc)) from None
         except yaml.YAMLError as exc:
             raise StreamError(f"document {number} (line {line}): {exc}") from None
         documents.append(doc)
     return Stream(documents)
+
+
+def unshare(node: Any, seen: set[int] | None = None) -> Any:
+    """`node` with every map and list appearing once: shared ones (YAML aliases) are copied.
+
+    The loader turns `*alias` (and the values a `<<: *merge` key brings in) into references
+    to one Python object, so an edit made in one place would show up in every place the
+    anchor is used: adding NVIDIA_VISIBLE_DEVICES to an engine's env would also change a
+    sidecar that shares the list. Copies make each place its own; a document nobody
+    changes is written back as its original text anyway, anchors included.
+    """
+    seen = set() if seen is None else seen
+    if isinstance(node, dict):
+        if id(node) in seen:
+            node = dict(node)
+        seen.add(id(node))
+        for key, value in node.items():
+            if isinstance(value, dict | list):
+                node[key] = unshare(value, seen)
+    elif isinstance(node, list):
+        if id(node) in seen:
+            node = list(node)
+        seen.add(id(node))
+        for index, value in enumerate(node):
+            if isinstance(value, dict | list):
+                node[index] = unshare(value, seen)
+    return node
 
 
 def _describe(exc: yaml.MarkedYAMLError, doc: Document) -> str:
