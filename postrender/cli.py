@@ -21,6 +21,11 @@ LOG_ENV = "LMCACHE_POSTRENDER_LOG"
 PLUGIN_ENV = "LMCACHE_POSTRENDER_PLUGIN"  # set by plugins/lmcache/postrender.sh
 TTY_ENV = "LMCACHE_POSTRENDER_TTY"  # "0" keeps the Helm 4 plugin off the terminal
 PROG = "lmcache-postrender"
+# Written instead of nothing: Helm 4 fails a release whose post-renderer output is empty
+# ("produced empty output"), so a release with no objects (no engines yet, or an upgrade
+# that removes the last one) could not be installed or upgraded. Helm 3 and 4 both read a
+# comment as a stream with no objects.
+EMPTY_STREAM = "# lmcache-postrender: the stream holds no objects\n"
 
 
 def default_log_path() -> str:
@@ -129,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if out:
         sys.stderr.write("".join(f"{ln}\n" for ln in out))
     if not args.check and outcome.output is not None:
-        sys.stdout.write(outcome.output)
+        sys.stdout.write(outcome.output if outcome.output.strip() else EMPTY_STREAM)
         sys.stdout.flush()
     return 0
 
