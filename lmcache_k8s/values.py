@@ -217,6 +217,13 @@ from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 class Values(Strict):
     global_: KubeObject = Field(default_factory=dict, alias="global")
+    # Helm passes a parent chart's `condition: lmcache.enabled` switch down to the chart:
+    # accepted so the strict schema does not reject the usual way to toggle a dependency.
+    enabled: bool = Field(
+        True,
+        description="Read only by a parent chart's `condition: lmcache.enabled`; the chart"
+        " renders the same either way.",
+    )
     nameOverride: str = ""
     fullnameOverride: str = ""
     clusterDomain: str = Field("cluster.local", min_length=1)
