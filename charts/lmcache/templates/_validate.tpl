@@ -83,11 +83,13 @@ WARNING rules of lmcache_k8s/relations.py, with their words. NOTES.txt prints th
 {{- define "lmcache.validate.warnings" -}}
 {{- $warnings := list -}}
 {{- $coordinators := .Values.coordinators | default dict -}}
+{{- /* single_coordinator_replica */ -}}
 {{- range $e := include "lmcache.entries" (list . "coordinators") | fromJsonArray -}}
 {{- if gt (int64 $e.spec.replicas) 1 -}}
 {{- $warnings = append $warnings (printf "coordinators.%s.replicas: %s replicas do not share the in-memory registry; engines will see different fleets" $e.name (include "lmcache.int" $e.spec.replicas)) -}}
 {{- end -}}
 {{- end -}}
+{{- /* instance_timeout_outlasts_heartbeats */ -}}
 {{- range $e := include "lmcache.entries" (list . "engines" "cacheBlendEngines") | fromJsonArray -}}
 {{- $target := dig "coordinator" "ref" "name" "" $e.spec -}}
 {{- if hasKey $coordinators $target -}}
