@@ -5,7 +5,8 @@
 - `relations`: rules between two fields or two entries, each with its documentation.
 - `lmcache_cli`: facts about the real `lmcache` command lines (flags rendered, rejected).
 - `errors`: problems as values (a path and a rule), `validate`: every rule at once.
-- `generate`: writes values.schema.json, the chart's generated templates and docs/values.md.
+- `generate`: writes (or checks) values.schema.json, the chart's generated templates
+  (`_defaults.tpl`, `_contract.tpl`) and docs/values.md, whose tables `values_doc` renders.
 
 Importing this package loads nothing heavy: the post-renderer imports pydantic only when a
 stream holds an LMCache workload.

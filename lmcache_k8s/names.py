@@ -70,19 +70,27 @@ TRUE = "true"
 
 
 def chart_names() -> dict[str, object]:
-    """The names the chart's templates use, keyed as `templates/_contract.tpl` exposes them."""
+    """The names the chart's templates use, as `lmcache.names` in the generated
+    `templates/_contract.tpl` exposes them (camelCase keys; a JSON object)."""
     return {
+        "appName": NAME_LABEL_VALUE,
+        "components": COMPONENTS,
+        "entryLabels": {
+            kind: COORDINATOR_LABEL if kind == "coordinators" else ENGINE_LABEL
+            for kind in COMPONENTS
+        },
+        "metricsLabel": METRICS_LABEL,
         "connectionSuffix": CONNECTION_SUFFIX,
         "metricsSuffix": METRICS_SUFFIX,
         "kvTransferConfigKey": KV_TRANSFER_CONFIG_KEY,
         "injectionConfigKey": INJECTION_CONFIG_KEY,
-        "engineLabel": ENGINE_LABEL,
-        "coordinatorLabel": COORDINATOR_LABEL,
-        "metricsLabel": METRICS_LABEL,
-        "components": COMPONENTS,
         "coordinatorRefAnnotation": COORDINATOR_REF_ANNOTATION,
         "resourceOverridesAnnotation": RESOURCE_OVERRIDES_ANNOTATION,
         "logLevelEnv": LOG_LEVEL_ENV,
         "advertiseIPEnv": ADVERTISE_IP_ENV,
+        "nvidiaEnv": list(NVIDIA_ENV),
+        "hashSeedEnv": HASH_SEED_ENV,
         "cacheblendInjectLabel": CACHEBLEND_INJECT_LABEL,
+        "cacheblendEngineAnnotation": CACHEBLEND_ENGINE_ANNOTATION,
+        "cacheblendContainerAnnotation": CACHEBLEND_CONTAINER_ANNOTATION,
     }

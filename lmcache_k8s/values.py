@@ -8,9 +8,10 @@ written here is enforced by Helm, by the post-renderer and by the tests alike.
 Field names are the camelCase keys users write in values files, so error paths read
 exactly like the values they point at (`engines.my-cache.l1.sizeGB`).
 
-Rules that relate two fields or two entries (ports that must differ, a coordinator
-reference that must exist, ...) live in `lmcache_k8s.relations`; the ones JSON Schema can
-still express are also attached to the schema here via `json_schema_extra`.
+A field's prose is its `Field(description=...)`: the schema carries it and docs/values.md
+prints it. Rules that relate two fields or two entries (ports that must differ, a coordinator
+reference that must exist, ...) live in `lmcache_k8s.relations`, with their prose; the ones
+JSON Schema can still express are also attached to the schema here via `json_schema_extra`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from lmcache_k8s.fields import (
     Strict,
     StringMap,
 )
-from lmcache_k8s.names import COMPONENTS
+from lmcache_k8s.names import COMPONENTS, METRICS_SUFFIX, RESOURCE_OVERRIDES_ANNOTATION
 
 DEFAULT_IMAGE_REPOSITORY = "lmcache/vllm-openai"
 
@@ -52,7 +53,11 @@ class ServerSpec(Strict):
 
 
 class L1Spec(Strict):
-    sizeGB: float = Field(gt=0, description="L1 (CPU memory) cache size in GB.")
+    sizeGB: float = Field(
+        gt=0,
+        description="L1 (CPU memory) cache size in GB; requests memory `ceil(sizeGB + 5)Gi`,"
+        " limit `ceil(request × 1.5)Gi`, cpu `4`.",
+    )
 
 
 class EvictionSpec(Strict):
@@ -87,7 +92,7 @@ class PrometheusSpec(Strict):
     model_config = ConfigDict(json_schema_extra=_service_monitor_needs_metrics)
 
     enabled: bool = True
-    port: Port = Field(9090, description="Port of the `<name>-metrics` Service.")
+    port: Port = Field(9090, description=f"Port of the `<name>{METRICS_SUFFIX}` Service.")
     serviceMonitor: ServiceMonitorSpec = ServiceMonitorSpec()
 
 
@@ -100,7 +105,7 @@ class L2Backend(BaseModel):
 
 
 class CoordinatorName(Strict):
-    name: Name
+    name: Name = Field(description="Resolved to `http://<name>.<namespace>.svc:<port>`.")
 
 
 def _ref_xor_url(schema: dict[str, Any]) -> None:
@@ -130,23 +135,34 @@ class PodShape(Strict):
     volumes: KubeList | None = None
     volumeMounts: KubeList | None = None
     podAnnotations: StringMap | None = None
-    podLabels: StringMap | None = None
+    podLabels: StringMap | None = Field(None, description="Cannot override the selector labels.")
     serviceAccountName: str | None = None
-    extraArgs: list[str] | None = None
+    extraArgs: list[str] | None = Field(None, description="Appended last to the arguments.")
 
 
 class EngineSpec(PodShape):
-    """One LMCache server per matching node (a DaemonSet)."""
+    """One LMCache server DaemonSet per entry."""
 
     server: ServerSpec = ServerSpec()
     l1: L1Spec
     eviction: EvictionSpec = EvictionSpec()
     prometheus: PrometheusSpec = PrometheusSpec()
-    l2Backends: list[L2Backend] | None = None
+    l2Backends: list[L2Backend] | None = Field(
+        None,
+        description="Each entry becomes one `--l2-adapter` (compact JSON, sorted keys); keys"
+        " besides `type` are the adapter's own and free-form.",
+    )
     coordinator: CoordinatorRef | None = None
-    resourceOverrides: KubeObject | None = None
-    # An explicit {} removes the default: the chart treats this map as a whole.
-    nodeSelector: StringMap = {"nvidia.com/gpu.present": "true"}
+    resourceOverrides: KubeObject | None = Field(
+        None,
+        description="Replaces the computed resources, verbatim; annotates the DaemonSet"
+        f' `{RESOURCE_OVERRIDES_ANNOTATION}: "true"`.',
+    )
+    # The chart treats this map as a whole (lmcache.merge's atomic keys).
+    nodeSelector: StringMap = Field(
+        {"nvidia.com/gpu.present": "true"},
+        description="Replaced whole, never merged: an explicit `{}` removes the default.",
+    )
     runtimeClassName: str = Field("nvidia", description='"" omits the field (CDI/NRI clusters).')
     privileged: bool = True
 
@@ -174,19 +190,22 @@ class PayloadImage(Strict):
 class InjectionSpec(Strict):
     payloadImage: PayloadImage
     imagePullSecrets: list[PullSecret] | None = None
-    targetContainer: str | None = None
+    targetContainer: str | None = Field(None, description="Unset: the vLLM pod's first container.")
     cudagraph: Literal["eager", "piecewise", "full_decode_only"] = "eager"
 
 
 class CacheBlendSpec(EngineSpec):
+    """One CacheBlend engine DaemonSet per entry."""
+
     server: BlendServerSpec = BlendServerSpec()
     blend: BlendSpec = BlendSpec()
     injection: InjectionSpec
 
 
 class CoordinatorSpec(PodShape):
-    """The fleet coordinator (a Deployment); field order is the order of its flags."""
+    """One coordinator Deployment per entry."""
 
+    # The fields' order is the order of the coordinator's flags.
     replicas: int = Field(1, ge=0)
     host: str = Field("0.0.0.0", min_length=1)
     port: Port = 9300
@@ -195,13 +214,15 @@ class CoordinatorSpec(PodShape):
     evictionCheckInterval: int = Field(5, ge=0, description="0 disables.")
     evictionRatio: float = Field(0.2, ge=0, le=1)
     triggerWatermark: float = Field(1.0, gt=0, le=1)
-    blendChunkSize: int = Field(256, gt=0)
+    blendChunkSize: int = Field(256, gt=0, description="Passed as `--chunk-size`.")
     blendProbeStride: int = Field(1, gt=0)
     blendLookup: bool = True
     prometheus: PrometheusSpec = PrometheusSpec()
-    resources: KubeObject | None = None
-    nodeSelector: StringMap | None = None
-    runtimeClassName: str | None = None
+    resources: KubeObject | None = Field(
+        None, description="Rendered verbatim; nothing is computed for coordinators."
+    )
+    nodeSelector: StringMap | None = Field(None, description="Rendered only when set.")
+    runtimeClassName: str | None = Field(None, description="Rendered only when set.")
 
 
 # The three maps of the values, with the component label their objects carry.
@@ -230,4 +251,6 @@ class Values(Strict):
     engines: dict[Name, EngineSpec] = {}
     cacheBlendEngines: dict[Name, CacheBlendSpec] = {}
     coordinators: dict[Name, CoordinatorSpec] = {}
-    webhook: WebhookValues = WebhookValues()
+    webhook: WebhookValues = Field(
+        WebhookValues(), description="The CacheBlend injection webhook (SPEC 4)."
+    )

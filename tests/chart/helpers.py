@@ -1,4 +1,4 @@
-"""Helpers of the chart tests (tests/test_chart_*.py): cached renders and object accessors.
+"""Helpers of the chart tests (tests/chart/): cached renders and object accessors.
 
 Each distinct (values, Helm version, API versions) is rendered once per test process, so
 many small assertions on one render cost one `helm template`. Rendered objects are shared

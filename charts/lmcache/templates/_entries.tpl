@@ -1,38 +1,12 @@
 {{/*
 Helpers for the per-entry objects of engines, cacheBlendEngines and coordinators.
 
-Every template reads an entry through "lmcache.entry", which lays the user's entry over
-the defaults generated from postrender/spec.py (_defaults.tpl), so no default is written
-twice. Helpers return text; structured results travel as JSON (include ... | fromJson).
+Every template reads an entry through "lmcache.entries", which lays the user's entry over
+the defaults generated from lmcache_k8s/values.py (_defaults.tpl), so no default is written
+twice; the names shared with the post-renderer and the webhook come from the generated
+_contract.tpl. Helpers return text; structured results travel as JSON (include | fromJson).
+An entry context is (dict "root" $ "kind" "engines" "name" $name "spec" <merged entry>).
 */}}
-
-{{/* The kinds rendered as engine DaemonSets, in output order. */}}
-{{- define "lmcache.engineKinds" -}}
-["engines","cacheBlendEngines"]
-{{- end -}}
-
-{{/* app.kubernetes.io/component of a kind. */}}
-{{- define "lmcache.component" -}}
-{{- get (dict "engines" "cache-engine" "cacheBlendEngines" "cacheblend-engine" "coordinators" "coordinator") . -}}
-{{- end -}}
-
-{{/* The name label key of a kind. */}}
-{{- define "lmcache.nameKey" -}}
-{{- if eq . "coordinators" -}}lmcache.ai/coordinator{{- else -}}lmcache.ai/engine{{- end -}}
-{{- end -}}
-
-{{/* The argument lmcache.labels/lmcache.selectorLabels expect, from (dict "root" "kind" "name"). */}}
-{{- define "lmcache.labelArgs" -}}
-{{- toJson (dict "component" (include "lmcache.component" .kind) "key" (include "lmcache.nameKey" .kind) "name" .name) -}}
-{{- end -}}
-
-{{- define "lmcache.entryLabels" -}}
-{{- include "lmcache.labels" (set (include "lmcache.labelArgs" . | fromJson) "root" .root) -}}
-{{- end -}}
-
-{{- define "lmcache.entrySelectorLabels" -}}
-{{- include "lmcache.selectorLabels" (set (include "lmcache.labelArgs" . | fromJson) "root" .root) -}}
-{{- end -}}
 
 {{/*
 Recursive merge of .over onto .base, returned as JSON. Unlike sprig's merge, an explicit
@@ -59,45 +33,46 @@ One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" 
 "name" $name). An engine's coordinator block gets the CoordinatorRef defaults too.
 */}}
 {{- define "lmcache.entry" -}}
-{{- $root := .root -}}
-{{- $over := index (index $root.Values .kind | default dict) .name | default dict -}}
-{{- $defaults := include (printf "lmcache.defaults.%s" .kind) $root | fromJson -}}
+{{- $over := index (index .root.Values .kind | default dict) .name | default dict -}}
+{{- $defaults := include (printf "lmcache.defaults.%s" .kind) . | fromJson -}}
 {{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector")) | fromJson -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
-{{- $ref := include "lmcache.defaults.coordinatorRef" $root | fromJson -}}
+{{- $ref := include "lmcache.defaults.coordinatorRef" . | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}
 {{- end -}}
 {{- toJson $spec -}}
 {{- end -}}
 
-{{/* The sorted names of one kind's entries, as a JSON list. Call with (dict "root" $ "kind" ...). */}}
-{{- define "lmcache.entryNames" -}}
-{{- toJson (keys (index .root.Values .kind | default dict) | sortAlpha) -}}
+{{/*
+Every entry of the given kinds, in output order (kinds as given, names sorted), as a JSON
+list of {kind, name, spec}: (list $ "engines" "cacheBlendEngines"). Add "root" to use one
+as an entry context.
+*/}}
+{{- define "lmcache.entries" -}}
+{{- $root := first . -}}
+{{- $out := list -}}
+{{- range $kind := rest . -}}
+{{- range $name := keys (index $root.Values $kind | default dict) | sortAlpha -}}
+{{- $spec := include "lmcache.entry" (dict "root" $root "kind" $kind "name" $name) | fromJson -}}
+{{- $out = append $out (dict "kind" $kind "name" $name "spec" $spec) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}
 
 {{/*
-The coordinator URL of an engine spec, "" when it has none. A ref resolves to the
+The coordinator URL of an engine context, "" when it has none. A ref resolves to the
 coordinator Service in the release namespace on that coordinator's port.
 */}}
 {{- define "lmcache.coordinatorURL" -}}
-{{- $c := .spec.coordinator -}}
-{{- if kindIs "map" $c -}}
+{{- $c := .spec.coordinator | default dict -}}
+{{- $ref := dig "ref" "name" "" $c -}}
 {{- if $c.url -}}
 {{- $c.url -}}
-{{- else if and (kindIs "map" $c.ref) $c.ref.name -}}
-{{- $target := include "lmcache.entry" (dict "root" .root "kind" "coordinators" "name" $c.ref.name) | fromJson -}}
-{{- printf "http://%s.%s.svc:%s" $c.ref.name .root.Release.Namespace (include "lmcache.int" $target.port) -}}
+{{- else if $ref -}}
+{{- $target := include "lmcache.entry" (dict "root" .root "kind" "coordinators" "name" $ref) | fromJson -}}
+{{- printf "http://%s.%s.svc:%s" $ref .root.Release.Namespace (include "lmcache.int" $target.port) -}}
 {{- end -}}
-{{- end -}}
-{{- end -}}
-
-{{/* Pod template labels: podLabels first, then the selector labels, which always win. */}}
-{{- define "lmcache.podLabels" -}}
-{{- $labels := deepCopy (.spec.podLabels | default dict) -}}
-{{- range $key, $value := (include "lmcache.entrySelectorLabels" . | fromYaml) -}}
-{{- $_ := set $labels $key $value -}}
-{{- end -}}
-{{- toYaml $labels -}}
 {{- end -}}
 
 {{/*
@@ -125,9 +100,8 @@ and per value, in the order SPEC 2.2/2.6 fixes (the post-renderer reads them bac
 {{- range $s.l2Backends -}}
 {{- $args = concat $args (list "--l2-adapter" (toRawJson .)) -}}
 {{- end -}}
-{{- $url := include "lmcache.coordinatorURL" . -}}
-{{- if $url -}}
-{{- $args = concat $args (list "--coordinator-url" $url "--coordinator-heartbeat-interval" (include "lmcache.int" $s.coordinator.heartbeatInterval)) -}}
+{{- with include "lmcache.coordinatorURL" . -}}
+{{- $args = concat $args (list "--coordinator-url" . "--coordinator-heartbeat-interval" (include "lmcache.int" $s.coordinator.heartbeatInterval)) -}}
 {{- if $s.coordinator.l2EventReporting -}}
 {{- $args = append $args "--coordinator-event-reporting" -}}
 {{- end -}}
@@ -135,28 +109,7 @@ and per value, in the order SPEC 2.2/2.6 fixes (the post-renderer reads them bac
 {{- if eq .kind "cacheBlendEngines" -}}
 {{- $args = concat $args (list "--engine-type" "blend" "--l1-align-bytes" "16777216") -}}
 {{- end -}}
-{{- range $s.extraArgs -}}
-{{- $args = append $args (toString .) -}}
-{{- end -}}
-{{- toYaml $args -}}
-{{- end -}}
-
-{{/*
-Engine resources: the formula of SPEC 2.2 (requests cpu 4 and ceil(sizeGB + 5)Gi, limit
-ceil(request x 1.5)Gi), or resourceOverrides verbatim.
-*/}}
-{{- define "lmcache.engineResources" -}}
-{{- if .resourceOverrides -}}
-{{- toYaml .resourceOverrides -}}
-{{- else -}}
-{{- $request := ceil (addf .l1.sizeGB 5) -}}
-{{- $limit := ceil (mulf $request 1.5) -}}
-requests:
-  cpu: "4"
-  memory: {{ printf "%dGi" (int64 $request) }}
-limits:
-  memory: {{ printf "%dGi" (int64 $limit) }}
-{{- end -}}
+{{- toYaml (concat $args ($s.extraArgs | default list)) -}}
 {{- end -}}
 
 {{/* The coordinator's argv after the command, in the order of its flags (SPEC 1.4). */}}
@@ -179,10 +132,7 @@ limits:
 {{- if not $s.prometheus.enabled -}}
 {{- $args = append $args "--disable-metrics" -}}
 {{- end -}}
-{{- range $s.extraArgs -}}
-{{- $args = append $args (toString .) -}}
-{{- end -}}
-{{- toYaml $args -}}
+{{- toYaml (concat $args ($s.extraArgs | default list)) -}}
 {{- end -}}
 
 {{/* True ("true") when the cluster serves the ServiceMonitor API (or --api-versions says so). */}}
@@ -191,57 +141,66 @@ limits:
 {{- end -}}
 
 {{/*
-A ServiceMonitor for one entry's N-metrics Service. Call with (dict "root" "kind" "name" "spec").
-The user's labels go first so the selector labels always win.
+The N-metrics headless Services of every entry of the given kinds whose metrics are on:
+port "metrics" (prometheus.port) to the container's "http" port, where both the engine and
+the coordinator serve /metrics. Call with (list $ kind...).
 */}}
-{{- define "lmcache.serviceMonitor" -}}
-{{- $labels := deepCopy (.spec.prometheus.serviceMonitor.labels | default dict) -}}
-{{- range $key, $value := (include "lmcache.entryLabels" . | fromYaml) -}}
-{{- $_ := set $labels $key $value -}}
-{{- end -}}
-apiVersion: monitoring.coreos.com/v1
-kind: ServiceMonitor
-metadata:
-  name: {{ .name }}
-  namespace: {{ .root.Release.Namespace }}
-  labels:
-    {{- toYaml $labels | nindent 4 }}
-spec:
-  selector:
-    matchLabels:
-      {{- include "lmcache.metricsSelectorLabels" . | nindent 6 }}
-  endpoints:
-    - port: metrics
-      path: /metrics
-      interval: {{ .spec.prometheus.serviceMonitor.interval }}
-{{- end -}}
-
-{{/* Labels that tell an entry's N-metrics Service apart from its main Service N. */}}
-{{- define "lmcache.metricsSelectorLabels" -}}
-{{ include "lmcache.entrySelectorLabels" . }}
-lmcache.ai/metrics: "true"
-{{- end -}}
-
-{{/*
-The N-metrics headless Service of one entry: port "metrics" (prometheus.port) to the
-container's "http" port, where both the engine and the coordinator serve /metrics.
-*/}}
-{{- define "lmcache.metricsService" -}}
+{{- define "lmcache.metricsServices" -}}
+{{- $root := first . -}}
+{{- $n := include "lmcache.names" $root | fromJson -}}
+{{- range $e := include "lmcache.entries" . | fromJsonArray }}
+{{- $ctx := set $e "root" $root }}
+{{- if $e.spec.prometheus.enabled }}
+---
 apiVersion: v1
 kind: Service
 metadata:
-  name: {{ .name }}-metrics
-  namespace: {{ .root.Release.Namespace }}
-  labels:
-    {{- include "lmcache.entryLabels" . | nindent 4 }}
-    lmcache.ai/metrics: "true"
+  {{- include "lmcache.metadata" (set $ctx "object" (printf "%s%s" $e.name $n.metricsSuffix)) | nindent 2 }}
+    {{ $n.metricsLabel }}: "true"
 spec:
   clusterIP: None
   selector:
-    {{- include "lmcache.entrySelectorLabels" . | nindent 4 }}
+    {{- include "lmcache.selectorLabels" $ctx | nindent 4 }}
   ports:
     - name: metrics
-      port: {{ include "lmcache.int" .spec.prometheus.port }}
+      port: {{ include "lmcache.int" $e.spec.prometheus.port }}
       targetPort: http
       protocol: TCP
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The ServiceMonitor N of every entry of the given kinds that asks for one, selecting its
+N-metrics Service by the metrics label. validate.yaml fails the render when the cluster
+lacks the API, so nothing is silently dropped. The user's labels go first so the selector
+labels always win. Call with (list $ kind...).
+*/}}
+{{- define "lmcache.serviceMonitors" -}}
+{{- $root := first . -}}
+{{- $n := include "lmcache.names" $root | fromJson -}}
+{{- $api := include "lmcache.hasServiceMonitorAPI" $root -}}
+{{- range $e := include "lmcache.entries" . | fromJsonArray }}
+{{- $ctx := set $e "root" $root }}
+{{- $sm := $e.spec.prometheus.serviceMonitor }}
+{{- if and $e.spec.prometheus.enabled $sm.enabled (or $api $sm.trustCRDsExist) }}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: {{ $e.name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- toYaml (merge (include "lmcache.labels" $ctx | fromYaml) ($sm.labels | default dict)) | nindent 4 }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "lmcache.selectorLabels" $ctx | nindent 6 }}
+      {{ $n.metricsLabel }}: "true"
+  endpoints:
+    - port: metrics
+      path: /metrics
+      interval: {{ $sm.interval }}
+{{- end }}
+{{- end }}
 {{- end -}}

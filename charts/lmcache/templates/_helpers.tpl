@@ -3,10 +3,6 @@ Shared naming and label helpers. Entry objects (engines, blend engines, coordina
 named after their values key; release-wide objects (the webhook) use lmcache.fullname.
 */}}
 
-{{- define "lmcache.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
-{{- end -}}
-
 {{- define "lmcache.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
@@ -25,16 +21,17 @@ named after their values key; release-wide objects (the webhook) use lmcache.ful
 {{- end -}}
 
 {{/*
-Selector labels. Call with (dict "root" $ "component" "cache-engine" "key" "lmcache.ai/engine" "name" $name);
-"key"/"name" may be omitted for release-wide components such as the webhook.
-app.kubernetes.io/name is always "lmcache": the post-renderer finds LMCache workloads by it.
+Selector labels of an entry (dict "root" $ "kind" "engines" "name" $name), or of a
+release-wide component (dict "root" $ "component" "webhook"). app.kubernetes.io/name is
+always "lmcache": the post-renderer finds LMCache workloads by it.
 */}}
 {{- define "lmcache.selectorLabels" -}}
-app.kubernetes.io/name: lmcache
+{{- $n := include "lmcache.names" . | fromJson -}}
+app.kubernetes.io/name: {{ $n.appName }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
-{{- if .key }}
-{{ .key }}: {{ .name }}
+app.kubernetes.io/component: {{ .component | default (get $n.components (.kind | default "")) }}
+{{- with .kind }}
+{{ get $n.entryLabels . }}: {{ $.name }}
 {{- end }}
 {{- end -}}
 
@@ -44,6 +41,32 @@ helm.sh/chart: {{ include "lmcache.chart" .root }}
 {{ include "lmcache.selectorLabels" . }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{/*
+name, namespace and labels of an object, for the same argument plus "object" (its name,
+when it is not the entry's) and "namespace" (when not the release's).
+*/}}
+{{- define "lmcache.metadata" -}}
+name: {{ .object | default .name }}
+namespace: {{ .namespace | default .root.Release.Namespace }}
+labels:
+  {{- include "lmcache.labels" . | nindent 2 }}
+{{- end -}}
+
+{{/*
+The keys given, (list $map "key"...), that $map sets to a non-empty value, in that order,
+as YAML: a string inline, anything else as a block.
+*/}}
+{{- define "lmcache.fields" -}}
+{{- $map := first . -}}
+{{- $lines := list -}}
+{{- range $key := rest . -}}
+{{- with index $map $key -}}
+{{- $lines = append $lines (ternary (printf "%s: %s" $key .) (printf "%s:%s" $key (toYaml . | nindent 2)) (kindIs "string" .)) -}}
+{{- end -}}
+{{- end -}}
+{{- join "\n" $lines -}}
 {{- end -}}
 
 {{/* An image reference from {repository, tag}: a tag "sha256:..." is a digest. */}}

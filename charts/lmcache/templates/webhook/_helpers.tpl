@@ -8,6 +8,15 @@ label "webhook" and is named after lmcache.webhook.fullname (the Service name as
 {{- printf "%s-webhook" (include "lmcache.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/*
+name, namespace and labels of a webhook object: call with the root context for the
+webhook's own name, or with (dict "root" $ "object" <name> "namespace" <namespace>).
+*/}}
+{{- define "lmcache.webhook.metadata" -}}
+{{- $root := .root | default . -}}
+{{- include "lmcache.metadata" (dict "root" $root "component" "webhook" "object" (.object | default (include "lmcache.webhook.fullname" $root)) "namespace" .namespace) -}}
+{{- end -}}
+
 {{- define "lmcache.webhook.labels" -}}
 {{ include "lmcache.labels" (dict "root" . "component" "webhook") }}
 {{- end -}}
@@ -48,17 +57,6 @@ two releases of the same name in different namespaces do not collide.
 {{/* Whether the chart builds its own cert-manager CA chain (no user issuer). */}}
 {{- define "lmcache.webhook.ownCA" -}}
 {{- if not .Values.webhook.tls.certManager.issuerRef.name -}}true{{- end -}}
-{{- end -}}
-
-{{/*
-Fail with a sentence when mode certManager meets a cluster without cert-manager.io/v1.
-Called by every template that renders a cert-manager object or depends on one.
-*/}}
-{{- define "lmcache.webhook.requireCertManager" -}}
-{{- $cm := .Values.webhook.tls.certManager -}}
-{{- if not (or (.Capabilities.APIVersions.Has "cert-manager.io/v1") $cm.trustCRDsExist) -}}
-{{- fail "webhook.tls.mode is certManager, but this cluster does not serve the cert-manager.io/v1 API. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." -}}
-{{- end -}}
 {{- end -}}
 
 {{/*
