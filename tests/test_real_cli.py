@@ -78,7 +78,7 @@ REJECTED = [
         ("server", [*MINIMAL, "--engine-type", value])
         for value in lmcache_cli.ENGINE_TYPES_REJECTED
     ],
-    ("coordinator", ["--prometheus-port", "9090"]),
+    *[("coordinator", [flag, "9090"]) for flag in lmcache_cli.COORDINATOR_REJECTED],
 ]
 # ...and what it only warns about, the real server parser accepts.
 ACCEPTED_BUT_MISLEADING = [
