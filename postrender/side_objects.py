@@ -184,8 +184,8 @@ def _check_connection_port(rb: ReadBack, port: Any, issues: list[Issue]) -> None
     """N-connection must send vLLM to the port the engine listens on (lmcache.mp.port)."""
     if rb.connection is None:
         return
-    kv = _kv_transfer_config(rb.connection)
-    mp_port = (kv.get("kv_connector_extra_config") or {}).get("lmcache.mp.port")
+    extra = _kv_transfer_config(rb.connection).get("kv_connector_extra_config")
+    mp_port = extra.get("lmcache.mp.port") if isinstance(extra, dict) else None
     if mp_port is not None and str(mp_port) != str(port):
         issues.append(
             Issue(
