@@ -57,7 +57,8 @@ REJECTED = {
     "--prometheus-enable": "metrics are on by default; use --disable-metrics to turn them off",
     "--blend-chunk-size": "use --chunk-size (coordinators.<name>.blendChunkSize)",
 }
-# `lmcache coordinator` only: the server accepts these spellings (SERVER_* below).
+# Rejected by `lmcache coordinator` only: the server still accepts these spellings, with a
+# warning (SERVER_DEPRECATED_PREFIX, SERVER_MISLEADING below).
 REJECTED_PREFIX = {
     "--coordinator-l2-event-": "use --coordinator-event-reporting (coordinator.l2EventReporting)"
 }
@@ -93,10 +94,6 @@ def rendered_flags(values_map: str) -> list[str]:
     return sorted(names)
 
 
-def _cli(subcommand: str) -> str:
-    return f"lmcache {subcommand}"
-
-
 def misleading(flag: str, subcommand: str) -> str | None:
     """The warning for `flag`, which `lmcache <subcommand>` 0.5.6 accepts but that misleads.
 
@@ -122,7 +119,7 @@ def rejected(flag: str, value: str | None, subcommand: str) -> str | None:
     """
     if misleading(flag, subcommand) is not None:
         return None
-    cli = _cli(subcommand)
+    cli = f"lmcache {subcommand}"
     advice = REJECTED.get(flag)
     if advice is None:
         for prefix, text in REJECTED_PREFIX.items():
