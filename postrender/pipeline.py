@@ -46,7 +46,6 @@ class _Namespace:
 
 class _Run:
     def __init__(self, stream: Stream) -> None:
-        self.stream = stream
         self.objects = list(objects(stream.documents))
         self.order = {id(o.body): i for i, o in enumerate(self.objects)}
         self.position: dict[str, int] = {}  # where -> first stream position
