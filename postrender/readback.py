@@ -71,8 +71,7 @@ def read_back(workload: Workload) -> ReadBack:
         out.entry["l1"] = {}  # the CLI requires --l1-size-gb: its absence must be reported
     tokens = program.flags()
     _check_strings(out, program, tokens)
-    switches = ENGINE_SWITCHES if workload.is_engine else COORDINATOR_SWITCHES
-    _FlagReader(out, program).read(parse_flags([str(t) for t in tokens], set(switches)))
+    _FlagReader(out, program).read([str(t) for t in tokens])
     if workload.is_engine:
         out.coordinator_url = _coordinator_ref(out)
     _read_env(out, program)
@@ -117,8 +116,9 @@ class _FlagReader:
         self.seen: dict[str, Flag] = {}  # first occurrence of each flag with a field
         self.adapters: list[Any] = []
 
-    def read(self, flags: list[Flag]) -> None:
-        for flag in flags:
+    def read(self, tokens: list[str]) -> None:
+        """Read the program's flag tokens (everything after `lmcache <subcommand>`)."""
+        for flag in parse_flags(tokens, set(self.switches)):
             self.flag(flag)
         if "--engine-type" not in self.seen:
             problem = engine_type_problem(None, self.blend)
@@ -132,10 +132,11 @@ class _FlagReader:
     def flag(self, flag: Flag) -> None:
         name = flag.name
         if not name:
-            self.extra.append(str(flag.value))
-        elif self._refused(flag):
+            self.extra.append(str(flag.value))  # a positional token
             return
-        elif name in self.switches:
+        if self._refused(flag):
+            return
+        if name in self.switches:
             self._switch(flag)
         elif name not in self.table:
             self._keep(flag)
