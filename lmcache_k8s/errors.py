@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,9 +84,3 @@ def from_validation_error(exc: ValidationError, prefix: str = "", where: str = "
             loc = loc[:-1]
         issues.append(Issue(join_path(prefix, *loc), _rule(err), where))
     return issues
-
-
-def render_issues(issues: Iterable[Issue]) -> str:
-    return "\n".join(
-        str(i) for i in sorted(set(issues), key=lambda i: (i.where, i.path, i.message))
-    )

@@ -1,10 +1,12 @@
 """Facts about the real `lmcache server` and `lmcache coordinator` 0.5.6 command lines.
 
 Which flag the chart renders from which values field, which flags the real CLI rejects
-(the pod would crash-loop) and which it accepts but that mislead. The post-renderer reads
-rendered command lines back through these tables; the chart refuses, in `extraArgs`, every
-flag listed in `rendered_flags` (generated into `templates/_contract.tpl`); and
-`tests/test_real_cli.py` proves each table against the real parsers.
+(the pod would crash-loop) and which it accepts but that mislead, and the sentences that tell
+a user what to write instead (`rejected`, `misleading`, `engine_type_problem`). The
+post-renderer reads rendered command lines back through these tables and asks these
+functions about every flag; the chart refuses, in `extraArgs`, every flag listed in
+`rendered_flags` (generated into `templates/_contract.tpl`); and `tests/test_real_cli.py`
+proves each table against the real parsers.
 """
 
 from __future__ import annotations
@@ -55,8 +57,13 @@ REJECTED = {
     "--prometheus-enable": "metrics are on by default; use --disable-metrics to turn them off",
     "--blend-chunk-size": "use --chunk-size (coordinators.<name>.blendChunkSize)",
 }
+# Rejected by `lmcache coordinator` only: the server still accepts these spellings, with a
+# warning (SERVER_DEPRECATED_PREFIX, SERVER_MISLEADING below).
 REJECTED_PREFIX = {
     "--coordinator-l2-event-": "use --coordinator-event-reporting (coordinator.l2EventReporting)"
+}
+COORDINATOR_REJECTED = {
+    "--prometheus-port": "metrics are served at /metrics on the coordinator port (--port)",
 }
 # Flags `lmcache server` 0.5.6 still parses but that do not do what they seem to: warnings.
 # tests/test_real_cli.py proves the real server parser accepts each of them.
@@ -69,6 +76,10 @@ SERVER_DEPRECATED_PREFIX = {
     " (coordinator.l2EventReporting)"
 }
 ENGINE_TYPES_REJECTED = {"blend_v3": "use --engine-type blend (a cacheBlendEngines entry)"}
+# `--engine-type blend` makes `lmcache server` a CacheBlend engine (a cacheBlendEngines
+# entry); the chart renders it with the L1 alignment the blend connector needs.
+BLEND_ENGINE_TYPE = "blend"
+BLEND_FLAGS = ("--engine-type", BLEND_ENGINE_TYPE, "--l1-align-bytes", "16777216")
 
 
 def rendered_flags(values_map: str) -> list[str]:
@@ -81,3 +92,66 @@ def rendered_flags(values_map: str) -> list[str]:
     else:
         names = set(ENGINE_FLAGS) | set(ENGINE_SWITCHES)
     return sorted(names)
+
+
+def misleading(flag: str, subcommand: str) -> str | None:
+    """The warning for `flag`, which `lmcache <subcommand>` 0.5.6 accepts but that misleads.
+
+    `subcommand` is "server" or "coordinator". The text completes a sentence that starts
+    with the flag ("--prometheus-port opens nothing: ..."); None when nothing misleads.
+    Source: the real server parser (tests/test_real_cli.py accepts every such flag).
+    """
+    if subcommand != "server":
+        return None
+    if flag in SERVER_MISLEADING:
+        return SERVER_MISLEADING[flag]
+    for prefix, advice in SERVER_DEPRECATED_PREFIX.items():
+        if flag.startswith(prefix):
+            return advice
+    return None
+
+
+def rejected(flag: str, value: str | None, subcommand: str) -> str | None:
+    """Why `lmcache <subcommand> ... flag [value]` fails to start under 0.5.6, and what to
+    write instead, as a whole sentence; None when the real CLI accepts it (a `misleading`
+    flag is accepted). `value` is the flag's value (None for none); only `--engine-type`
+    looks at it. Source: the real parsers (tests/test_real_cli.py rejects every such flag).
+    """
+    if misleading(flag, subcommand) is not None:
+        return None
+    cli = f"lmcache {subcommand}"
+    advice = REJECTED.get(flag)
+    if advice is None:
+        for prefix, text in REJECTED_PREFIX.items():
+            if flag.startswith(prefix):
+                advice = text
+                break
+    if advice is None:
+        advice = COORDINATOR_REJECTED.get(flag)
+    if advice is not None:
+        return f"{flag} is not a flag of {cli} 0.5.6: {advice}"
+    if flag == "--engine-type" and value in ENGINE_TYPES_REJECTED:
+        return (
+            f"--engine-type {value} is not accepted by {cli} 0.5.6: {ENGINE_TYPES_REJECTED[value]}"
+        )
+    return None
+
+
+def engine_type_problem(engine_type: str | None, blend_entry: bool) -> str | None:
+    """What is wrong with an engine's `--engine-type` (None: not passed) for its entry.
+
+    `blend_entry` is true for a cacheBlendEngines entry. Only `blend` decides the entry's
+    kind: without it a CacheBlend engine is a plain engine, and with it a plain entry is
+    a CacheBlend engine declared in the wrong map. Returns None when they agree.
+    """
+    if engine_type is None and blend_entry:
+        return (
+            f"a CacheBlend engine must run with {' '.join(BLEND_FLAGS)}; without it the server"
+            " is a plain LMCache engine the blend connector cannot use"
+        )
+    if engine_type == BLEND_ENGINE_TYPE and not blend_entry:
+        return (
+            f"--engine-type {BLEND_ENGINE_TYPE} runs a CacheBlend engine: declare it under"
+            " cacheBlendEngines (component cacheblend-engine)"
+        )
+    return None

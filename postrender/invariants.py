@@ -18,7 +18,8 @@ from lmcache_k8s.names import (
     NVIDIA_ENV,
     RESOURCE_OVERRIDES_ANNOTATION,
 )
-from postrender.derive import Derived, Flag, parse_flags
+from postrender.flags import Flag, parse_flags
+from postrender.readback import ReadBack
 from postrender.workloads import (
     Program,
     Workload,
@@ -55,10 +56,10 @@ def resources_for(size_gb: float) -> dict[str, Any]:
 class Enforcer:
     """Applies the fixes to one engine workload and collects what it did."""
 
-    def __init__(self, derived: Derived) -> None:
-        self.derived = derived
-        self.workload: Workload = derived.workload
-        self.program: Program = derived.workload.program  # type: ignore[assignment]
+    def __init__(self, readback: ReadBack) -> None:
+        self.readback = readback
+        self.workload: Workload = readback.workload
+        self.program: Program = readback.workload.program  # type: ignore[assignment]
         self.where = self.workload.obj.ref
         self.pod_path = pod_spec_path(self.workload.obj.kind)
         self.container_path = f"{self.pod_path}.containers[{self.program.index}]"
@@ -186,7 +187,7 @@ class Enforcer:
                 env[at] = {"name": name, "value": "all"}
                 self._changed(path, f"set {name}=all: the server must see every GPU for CUDA IPC")
             anchor = at
-        if self.derived.coordinator_url is not None or _has_coordinator(self.derived):
+        if self.readback.coordinator_url is not None or _has_coordinator(self.readback):
             if _env_index(env, ADVERTISE_IP_ENV) is None:
                 env.insert(
                     (anchor or 0) + 1,
@@ -204,8 +205,14 @@ class Enforcer:
             container["env"] = env
 
     def ports(self) -> None:
-        server = self.derived.entry.get("server", {})
-        wanted = (("server", server.get("port", 5555)), ("http", server.get("httpPort", 8080)))
+        from lmcache_k8s.values import ServerSpec  # loaded by the values rules already
+
+        defaults = ServerSpec.model_fields
+        server = self.readback.entry.get("server", {})
+        wanted = (
+            ("server", server.get("port", defaults["port"].default)),
+            ("http", server.get("httpPort", defaults["httpPort"].default)),
+        )
         if wanted[0][1] == wanted[1][1]:
             return  # reported by the values rules (httpPort must differ from port)
         container = self.program.container
@@ -283,7 +290,7 @@ class Enforcer:
         annotation = self.workload.obj.annotations.get(RESOURCE_OVERRIDES_ANNOTATION)
         if annotation in ("true", True):
             return
-        size = self.derived.entry.get("l1", {}).get("sizeGB")
+        size = self.readback.entry.get("l1", {}).get("sizeGB")
         if not isinstance(size, int | float) or isinstance(size, bool) or size <= 0:
             return  # reported by the values rules
         wanted = resources_for(size)
@@ -305,8 +312,8 @@ def _env_index(env: list[Any], name: str) -> int | None:
     return None
 
 
-def _has_coordinator(derived: Derived) -> bool:
-    coordinator = derived.entry.get("coordinator")
+def _has_coordinator(readback: ReadBack) -> bool:
+    coordinator = readback.entry.get("coordinator")
     return isinstance(coordinator, dict) and "url" in coordinator
 
 
@@ -319,10 +326,13 @@ def _quantities(node: Any) -> Any:
     return node
 
 
-def enforce(derived: Derived) -> tuple[list[Issue], list[Issue]]:
-    """(errors, changes) for one engine workload; changes are already applied."""
-    if derived.workload.program is None or not derived.workload.is_engine:
+def enforce(readback: ReadBack) -> tuple[list[Issue], list[Issue]]:
+    """(errors, changes) for one engine workload; changes are already applied.
+
+    Anything but an engine that runs `lmcache server` is left alone: ([], []).
+    """
+    if readback.workload.program is None or not readback.workload.is_engine:
         return [], []
-    enforcer = Enforcer(derived)
+    enforcer = Enforcer(readback)
     enforcer.run()
     return enforcer.errors, enforcer.changes

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from lmcache_k8s.lmcache_cli import BLEND_ENGINE_TYPE
 from lmcache_k8s.names import (
     COMPONENT_LABEL,
     COMPONENTS,
@@ -22,6 +23,7 @@ from lmcache_k8s.names import (
     NAME_LABEL,
     NAME_LABEL_VALUE,
 )
+from postrender.flags import parse_flags
 from postrender.stream import Document
 
 # component label -> values map
@@ -253,20 +255,14 @@ def classify(obj: Obj) -> Workload | None:
         else:
             problems.append(f"no container runs `lmcache {wanted}`")
     if program is not None and values_map in ENGINE_MAPS and labelled is False:
-        if _engine_type(program) == "blend":
+        if _engine_type(program) == BLEND_ENGINE_TYPE:
             values_map = "cacheBlendEngines"
     return Workload(obj, pod, values_map, entry, program, problems)
 
 
 def _engine_type(program: Program) -> str | None:
-    tokens = program.flags()
-    for i, tok in enumerate(tokens):
-        if tok == "--engine-type" and i + 1 < len(tokens):
-            return str(tokens[i + 1])
-        if isinstance(tok, str) and tok.startswith("--engine-type="):
-            return tok.split("=", 1)[1]
+    """The value of the program's first `--engine-type`, if any."""
+    for flag in parse_flags([str(t) for t in program.flags()], set()):
+        if flag.name == "--engine-type":
+            return flag.value
     return None
-
-
-def namespace_key(obj: Obj) -> str:
-    return obj.namespace or ""

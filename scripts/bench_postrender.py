@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.postrender_data.chartlike import engines_stream  # noqa: E402
+from tests.postrender.chartlike import engines_stream  # noqa: E402
 
 OBJECTS_PER_ENGINE = 4
 

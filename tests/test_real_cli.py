@@ -67,10 +67,12 @@ def test_every_rendered_command_line_is_accepted_by_the_real_cli():
 
 
 MINIMAL = ["--l1-size-gb", "1", "--eviction-policy", "LRU"]
-# What the post-renderer rejects, it rejects because the real CLI does: its tables drive these.
-REJECTED = [
+MANDATORY = [
     ("server", ["--eviction-policy", "LRU"]),  # --l1-size-gb is mandatory
     ("server", ["--l1-size-gb", "1"]),  # --eviction-policy is mandatory
+]
+# What the post-renderer rejects, it rejects because the real CLI does: its tables drive these.
+REJECTED_FLAGS = [
     *[("server", [*MINIMAL, flag]) for flag in lmcache_cli.REJECTED],
     *[("coordinator", [flag, "1"]) for flag in lmcache_cli.REJECTED],
     *[("coordinator", [f"{prefix}reporting"]) for prefix in lmcache_cli.REJECTED_PREFIX],
@@ -78,8 +80,9 @@ REJECTED = [
         ("server", [*MINIMAL, "--engine-type", value])
         for value in lmcache_cli.ENGINE_TYPES_REJECTED
     ],
-    ("coordinator", ["--prometheus-port", "9090"]),
+    *[("coordinator", [flag, "9090"]) for flag in lmcache_cli.COORDINATOR_REJECTED],
 ]
+REJECTED = MANDATORY + REJECTED_FLAGS
 # ...and what it only warns about, the real server parser accepts.
 ACCEPTED_BUT_MISLEADING = [
     *[("server", [*MINIMAL, flag, "9090"]) for flag in lmcache_cli.SERVER_MISLEADING],
@@ -106,6 +109,24 @@ def test_flags_the_real_cli_accepts_but_that_do_not_do_what_they_say(index):
     # The post-renderer warns about these instead of failing the render.
     result = verdicts()[len(REJECTED) + index]
     assert result["ok"], result["error"]
+
+
+def _flag_under_test(args: list[str]) -> tuple[str, str | None]:
+    rest = args[len(MINIMAL) :] if args[: len(MINIMAL)] == MINIMAL else args
+    return rest[0], (rest[1] if len(rest) > 1 else None)
+
+
+@pytest.mark.parametrize(("subcommand", "args"), REJECTED_FLAGS + ACCEPTED_BUT_MISLEADING)
+def test_the_post_renderer_asks_lmcache_cli_for_the_real_clis_verdict(subcommand, args):
+    # The tests above prove the tables; this proves the questions the post-renderer asks
+    # about every flag (rejected? misleading?) are answered from them the real CLI's way.
+    flag, value = _flag_under_test(args)
+    refused = lmcache_cli.rejected(flag, value, subcommand)
+    warned = lmcache_cli.misleading(flag, subcommand)
+    if (subcommand, args) in REJECTED_FLAGS:
+        assert refused and refused.startswith(f"{flag} ") and warned is None
+    else:
+        assert refused is None and warned
 
 
 # -- vLLM: the command lines the injection webhook produces -----------------------------------

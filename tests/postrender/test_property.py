@@ -7,7 +7,7 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postrender.derive import parse_flags
+from postrender.flags import parse_flags
 from postrender.invariants import probes, resources_for
 from postrender.pipeline import process
 from tests.postrender import chartlike

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.postrender import chartlike
@@ -170,6 +172,16 @@ def test_the_connection_configmap_must_point_at_the_engine_port():
         "DaemonSet/my-cache: engines.my-cache.server.port: ConfigMap/my-cache-connection sends"
         " vLLM to port 5555, but the engine listens on --port 6000"
     ]
+
+
+def test_a_connection_configmap_without_an_extra_config_map_is_not_port_checked():
+    # Only the JSON text is the post-renderer's business; its shape is vLLM's. Used to crash.
+    cm = chartlike.connection("my-cache")
+    kv = json.loads(cm["data"]["kv-transfer-config.json"])
+    kv["kv_connector_extra_config"] = ["lmcache.mp.port", 6000]
+    cm["data"]["kv-transfer-config.json"] = json.dumps(kv)
+    outcome = run(chartlike.daemonset("my-cache"), cm)
+    assert outcome.errors == [] and outcome.output is not None
 
 
 # -- flags the real lmcache 0.5.6 CLI rejects ------------------------------------------------

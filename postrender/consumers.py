@@ -1,4 +1,4 @@
-"""Fix up the vLLM workloads that connect to an engine of the stream.
+"""Fix up the engines' consumers: the vLLM workloads that connect to an engine of the stream.
 
 A pod that mounts `<engine>-connection` talks to that engine, so it needs what the engine
 needs on the vLLM side: `hostIPC: true` (CUDA IPC) and `PYTHONHASHSEED=0` (vLLM and LMCache
@@ -8,11 +8,30 @@ by hand; forgetting either fails silently at run time, so they are enforced, wit
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from lmcache_k8s.errors import Issue
-from lmcache_k8s.names import HASH_SEED_ENV
+from lmcache_k8s.names import CONNECTION_SUFFIX, HASH_SEED_ENV
 from postrender.workloads import Obj, as_list, containers, pod_spec, pod_spec_path
+
+
+class Connections:
+    """The `N-connection` ConfigMap names of the stream's engines, by namespace."""
+
+    def __init__(self) -> None:
+        self._by_namespace: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, namespace: str, engine: str) -> None:
+        """Engine entry `engine` lives in `namespace` ("" for no namespace)."""
+        self._by_namespace[namespace].add(engine + CONNECTION_SUFFIX)
+
+    def visible_from(self, namespace: str) -> set[str]:
+        """What a workload in `namespace` may mount: its namespace's and the unset one's;
+        a workload without a namespace may be in any, so it may mount any of them."""
+        if not namespace:
+            return set().union(*self._by_namespace.values())
+        return self._by_namespace.get(namespace, set()) | self._by_namespace.get("", set())
 
 
 def _configmap_volumes(pod: dict[str, Any]) -> dict[str, set[str]]:
