@@ -19,7 +19,6 @@ from typing import Any
 
 from lmcache_k8s.errors import Issue
 from lmcache_k8s.lmcache_cli import (
-    BLEND_ENGINE_TYPE,
     COORDINATOR_FLAGS,
     COORDINATOR_SWITCHES,
     ENGINE_FLAGS,
@@ -191,8 +190,9 @@ class _FlagReader:
             problem = engine_type_problem(value, self.blend)
             if problem:
                 self.out.error(f"{self.base}.extraArgs", problem)
-            if value != BLEND_ENGINE_TYPE:  # blend is the entry's kind, anything else an extra
-                self.extra += ["--engine-type", value]
+            # blend is the entry's kind; another accepted type is the server's own business.
+            # It is not read back into extraArgs: the values rule that refuses rendered flags
+            # there speaks for the chart, which never writes a hand-written engine.
 
     def _repeated(self, name: str, first: Any, second: Any) -> Issue:
         """A managed flag twice with two values: the last wins in argparse, silently."""

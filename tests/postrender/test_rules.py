@@ -467,3 +467,9 @@ def test_warnings_as_errors_fails_the_run():
     outcome = run(chartlike.coordinator("fleet", replicas=2), warnings_as_errors=True)
     assert outcome.output is None
     assert outcome.errors and outcome.warnings == []
+
+
+def test_a_hand_written_engine_may_name_another_engine_type():
+    """Only the chart refuses rendered flags in extraArgs; a hand-written engine keeps its own."""
+    outcome = run(hand_written(args=["--l1-size-gb", "60", "--engine-type", "default"]))
+    assert outcome.ok, outcome.errors
