@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from webhook.__main__ import build_parser, build_server, main
-from webhook.engines import EngineResolver
 from webhook.kube import KubeConfig
+from webhook.resolver import EngineResolver
 from webhook.server import create_app
 from webhook.tls import ReloadingTLS
 
