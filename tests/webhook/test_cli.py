@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -120,3 +122,15 @@ def test_sigterm_drains_before_exit(tls_files: TLSFiles) -> None:
     while not server.should_exit and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.should_exit is True
+
+
+def test_the_server_needs_no_test_or_benchmark_package() -> None:
+    # jsonpatch and hypothesis are dev dependencies: the image installs only `[webhook]`.
+    code = (
+        "import sys, webhook.__main__, webhook.server, webhook.admission\n"
+        "print(sorted({'jsonpatch', 'hypothesis', 'pytest'} & set(sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "[]"
