@@ -40,7 +40,8 @@ class EngineConfig:
     `injection` is None when the ConfigMap has no injection settings (a plain LMCache
     engine's): such an engine has no payload image, and a pod asking for it is skipped
     with `payload-image-unset`, a reason the user can act on. The properties below are
-    settings as `decide` uses them, computed once per cached engine.
+    settings as `decide` uses them, computed once per cached engine (`cached_property`
+    stores into the instance `__dict__`, which a frozen dataclass does not forbid).
     """
 
     namespace: str
@@ -63,8 +64,7 @@ class EngineConfig:
 
     @cached_property
     def image_pull_secrets(self) -> tuple[str, ...]:
-        """Secret names in the order given, each once (a repeated name would be repeated
-        in the pod, which the API server accepts but kubelet logs about)."""
+        """Secret names in the order given, each once (SPEC 4: no duplicates in the pod)."""
         secrets = self.injection.imagePullSecrets if self.injection is not None else None
         return tuple(dict.fromkeys(secret.name for secret in secrets or ()))
 
