@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark the injection webhook over TLS on loopback.
 
-Starts the real server (uvicorn, reloading TLS context, FastAPI app built with
-`bench=True`) in a child process with the engine already in its cache, then drives it
-with keep-alive HTTPS clients at 1, 16 and 64 concurrent connections. Two endpoints are
-measured with the same AdmissionReview of a typical vLLM pod:
+Starts the real server (uvicorn, reloading TLS context, the webhook's FastAPI app) in a
+child process with the engine already in its cache, then drives it with keep-alive HTTPS
+clients at 1, 16 and 64 concurrent connections. Two endpoints are measured with the same
+AdmissionReview of a typical vLLM pod:
 
   POST /mutate       the real handler: decode, resolve engine (cache), inject, diff, encode
-  POST /bench/allow  a do-nothing baseline: read body, parse JSON, answer "allowed"
+  POST /bench/allow  a do-nothing baseline mounted by this script on the same app: read
+                     the body, parse the JSON, answer "allowed"
 
 The client is a minimal HTTP/1.1 client on asyncio streams (pre-encoded requests), so the
 load generator costs far less than the server and the numbers describe the server. The
@@ -32,6 +33,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+# Module level: FastAPI resolves the handler's annotations in this module's namespace.
+from fastapi import FastAPI, Request, Response
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -213,35 +217,66 @@ def review_body() -> bytes:
 # --- server side (child process) ------------------------------------------------------
 
 
+class OneConfigMap:
+    """The benchmark's Kubernetes API: it answers the warm-up read, then fails.
+
+    A measured request that missed the engine cache would fail here and be counted as an
+    API error, which `check_response` looks for before and after the measured runs.
+    """
+
+    def __init__(self, data: dict[str, str]) -> None:
+        self.data: dict[str, str] | None = data
+
+    async def __call__(self, namespace: str, name: str) -> dict:
+        from webhook.kube import KubeApiError
+
+        data, self.data = self.data, None
+        if data is None:
+            raise KubeApiError(f"the benchmark must not reach the API ({namespace}/{name})")
+        return {"data": data}
+
+
+def mount_bench_allow(app: FastAPI) -> None:
+    """POST /bench/allow: the least an admission endpoint must do.
+
+    It uses the same body reader and JSON codec as /mutate: read the body, find the uid,
+    answer "allowed". The difference between the two is the handler's own cost.
+    """
+    from webhook import codec
+    from webhook.review import review_response
+    from webhook.server import BODY_TIMEOUT, MAX_BODY_BYTES, json_response, read_body
+
+    @app.post("/bench/allow")
+    async def bench_allow(request: Request) -> Response:
+        review = codec.decode(await read_body(request, MAX_BODY_BYTES, BODY_TIMEOUT))
+        return json_response(200, review_response(review["request"]["uid"]))
+
+
 def serve(cert: str, key: str) -> None:
     import logging
     import socket
 
     from webhook.__main__ import build_server
-    from webhook.engine import parse_connection_data
-    from webhook.engines import EngineResolver
     from webhook.metrics import Metrics
+    from webhook.resolver import EngineResolver, parse_engine_ref
     from webhook.server import create_app
     from webhook.tls import ReloadingTLS
 
     logging.basicConfig(level=logging.INFO, stream=open(os.devnull, "w"))  # noqa: SIM115
 
-    async def no_api(namespace: str, name: str) -> None:
-        raise AssertionError(f"the benchmark must not reach the API ({namespace}/{name})")
-
     metrics = Metrics()
-    resolver = EngineResolver(no_api, engine_namespace="llm", ttl=3600, metrics=metrics)
-    resolver.preload(
-        parse_connection_data(
-            "llm",
-            "blend",
-            {
-                "kv-transfer-config.json": json.dumps(KV_TRANSFER_CONFIG, indent=2),
-                "cacheblend-injection.json": json.dumps(INJECTION),
-            },
-        )
+    configmaps = OneConfigMap(
+        {
+            "kv-transfer-config.json": json.dumps(KV_TRANSFER_CONFIG, indent=2),
+            "cacheblend-injection.json": json.dumps(INJECTION),
+        }
     )
-    app = create_app(resolver, metrics=metrics, bench=True)
+    resolver = EngineResolver(configmaps, engine_namespace="llm", ttl=3600, metrics=metrics)
+    # Warm the cache the way the first pod would (one read, TTL of an hour).
+    engine_ref = parse_engine_ref("blend")
+    assert engine_ref is not None and asyncio.run(resolver.resolve(engine_ref, "llm"))
+    app = create_app(resolver, metrics=metrics)
+    mount_bench_allow(app)
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
     # listener says TCP explicitly, and without it every answer waits ~40 ms for an ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -377,7 +412,9 @@ async def check_response(port: int, context: ssl.SSLContext, body: bytes) -> Non
         metrics = await connection.call(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n")
         for line in metrics.decode().splitlines():
             if line.startswith("lmcache_webhook_kube_api_requests_total"):
-                assert line.endswith(" 0.0"), f"the API was called: {line}"
+                # One read: the warm-up. Any other would mean the cache was missed.
+                expected = " 1.0" if 'result="found"' in line else " 0.0"
+                assert line.endswith(expected), f"unexpected API reads: {line}"
     finally:
         await connection.close()
 
@@ -390,6 +427,7 @@ async def drive(port: int, ca_file: str, levels: list[int], total: int, pid: int
     for concurrency in levels:
         for path in ("/bench/allow", "/mutate"):
             results.append(await run_level(port, context, path, body, concurrency, total, pid))
+    await check_response(port, context, body)
     return results
 
 

@@ -19,9 +19,9 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from webhook.engines import EngineResolver
 from webhook.kube import KubeClient, KubeConfig, own_namespace
 from webhook.metrics import Metrics
+from webhook.resolver import EngineResolver
 from webhook.server import create_app
 from webhook.tls import ReloadingTLS
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from webhook.connection import EngineConfigError
 from webhook.constants import SkipReason
-from webhook.engine import EngineConfigError
-from webhook.engines import EngineResolver, parse_engine_ref
 from webhook.inject import Injected, decide, requested_engine
 from webhook.kube import KubeApiError
-from webhook.patch import MAPPING, make_patch
+from webhook.patch import make_patch
+from webhook.resolver import EngineResolver, parse_engine_ref
 from webhook.review import AdmissionRequest
 
 
@@ -32,7 +32,7 @@ class Decision:
 def pod_label(request: AdmissionRequest) -> str:
     """`namespace/name` for logs; pods from controllers only have a generateName yet."""
     metadata = (request.object or {}).get("metadata")
-    metadata = metadata if isinstance(metadata, MAPPING) else {}
+    metadata = metadata if isinstance(metadata, dict) else {}
     name = metadata.get("name") or f"{metadata.get('generateName') or '<unnamed>'}*"
     return f"{request.namespace or metadata.get('namespace') or '<none>'}/{name}"
 
@@ -46,7 +46,7 @@ async def admit(request: AdmissionRequest, resolver: EngineResolver) -> Decision
         return Decision("ignored", detail="no engine annotation, or already injected")
 
     metadata = pod.get("metadata")
-    own_namespace = metadata.get("namespace") if isinstance(metadata, MAPPING) else None
+    own_namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
     pod_namespace = request.namespace or (own_namespace if isinstance(own_namespace, str) else "")
 
     ref = parse_engine_ref(wanted)

@@ -14,8 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from webhook.constants import CUDAGRAPH_EAGER, CUDAGRAPH_FULL_DECODE_ONLY
-from webhook.engine import EngineConfig, compact_json
+from webhook.connection import compact_json
 
 # Tokens after a bare `--` are positional for argparse; flags must go before it.
 END_OF_OPTIONS = "--"
@@ -66,43 +65,31 @@ FULL_DECODE_ONLY = {"cudagraph_mode": "FULL_DECODE_ONLY"}
 COMPILATION_SUBKEYS = {COMPILATION_CONFIG: frozenset({None, "cudagraph_mode", "cudagraph-mode"})}
 
 
-@dataclass(frozen=True)
-class ParsedFlag:
-    name: str  # canonical: leading `--`, dashes for underscores
-    subkey: str | None  # `--compilation-config.level` -> "level"
-    inline_value: str | None  # `--flag=value` -> "value"
+# A flag token as vLLM's parser names it: (name, subkey, inline value). The name is
+# canonical (leading `--`, dashes for underscores); `--compilation-config.mode=3` gives
+# ("--compilation-config", "mode", "3"). A plain tuple: this runs for every flag of every
+# pod, and a tuple costs about a third of a dataclass or a NamedTuple to build.
+Flag = tuple[str, str | None, str | None]
 
 
-def flag_name(token: str) -> str | None:
-    """`parse_flag(token).name` without building a ParsedFlag (most tokens match nothing).
-
-    The `--` prefix holds no `=`, `.` or `_`, so cutting and replacing on the whole token
-    gives the same name as `parse_flag`.
-    """
-    if token.startswith("--"):
-        if len(token) == 2:
-            return None
-        name = token.partition("=")[0].partition(".")[0]
-        return name.replace("_", "-") if "_" in name else name
-    if token.startswith("-"):
-        return SHORT_ALIASES.get(token.partition("=")[0])
-    return None
-
-
-def parse_flag(token: str) -> ParsedFlag | None:
+def parse_flag(token: str) -> Flag | None:
     """Read a token as vLLM's parser would name it, or None when it is not a flag."""
-    if token.startswith("--") and len(token) > 2:
-        body, has_value, value = token[2:].partition("=")
-        base, has_dot, subkey = body.partition(".")
-        return ParsedFlag(
-            name="--" + base.replace("_", "-"),
-            subkey=subkey if has_dot else None,
-            inline_value=value if has_value else None,
-        )
-    if token.startswith("-") and not token.startswith("--"):
+    if token[:2] == "--":
+        if "=" in token or "." in token or "_" in token:
+            # The `--` prefix holds no `=`, `.` or `_`: cutting the whole token is safe.
+            body, has_value, value = token.partition("=")
+            name, has_dot, subkey = body.partition(".")
+            return (
+                name.replace("_", "-"),
+                (subkey if has_dot else None),
+                (value if has_value else None),
+            )
+        # The usual `--flag`, already canonical; a bare `--` ends the options.
+        return (token, None, None) if len(token) > 2 else None
+    if token[:1] == "-":
         body, has_value, value = token.partition("=")
-        if body in SHORT_ALIASES:
-            return ParsedFlag(SHORT_ALIASES[body], None, value if has_value else None)
+        name = SHORT_ALIASES.get(body)
+        return None if name is None else (name, None, value if has_value else None)
     return None
 
 
@@ -112,16 +99,19 @@ def _looks_like_flag(token: str) -> bool:
 
 
 def has_flag(args: Sequence[str], family: FlagFamily) -> bool:
+    """Whether any spelling of `family` is among the options (before a bare `--`)."""
     names = family.names
     for token in args:
         if token == END_OF_OPTIONS:
             return False
-        if token[:1] == "-" and flag_name(token) in names:
+        # Most tokens are values: only a leading "-" is worth a call.
+        if token[:1] == "-" and (flag := parse_flag(token)) is not None and flag[0] in names:
             return True
     return False
 
 
-Removed = list[tuple[ParsedFlag, str | None]]
+# Per family, each dropped flag with its value (None for a bare boolean flag).
+Removed = list[tuple[Flag, str | None]]
 
 
 @functools.cache
@@ -149,32 +139,30 @@ def remove_families(
         if token == END_OF_OPTIONS:
             kept.extend(args[index:])
             break
-        # The name alone decides for most tokens; only a family member is fully parsed.
-        name = flag_name(token) if token[:1] == "-" else None
-        family = by_name.get(name) if name is not None else None
-        parsed = parse_flag(token) if family is not None else None
-        if (
-            parsed is None
-            or family is None
-            or (subkeys is not None and family in subkeys and parsed.subkey not in subkeys[family])
-        ):
+        flag = parse_flag(token) if token[:1] == "-" else None
+        family = None if flag is None else by_name.get(flag[0])
+        if family is not None:
+            _, subkey, inline_value = flag
+            if subkeys is not None and family in subkeys and subkey not in subkeys[family]:
+                family = None  # another sub-key of an owned flag stays
+        if family is None:
             kept.append(token)
             index += 1
             continue
         following = args[index + 1] if index + 1 < len(args) else None
-        if parsed.inline_value is not None:
-            removed[family].append((parsed, parsed.inline_value))
+        if inline_value is not None:
+            removed[family].append((flag, inline_value))
             index += 1
         elif family.takes_value and following is not None and not _looks_like_flag(following):
-            removed[family].append((parsed, following))
+            removed[family].append((flag, following))
             index += 2
         elif (
             not family.takes_value and following is not None and following.lower() in BOOLEAN_WORDS
         ):
-            removed[family].append((parsed, following))
+            removed[family].append((flag, following))
             index += 2
         else:
-            removed[family].append((parsed, None))
+            removed[family].append((flag, None))
             index += 1
     return kept, removed
 
@@ -189,8 +177,8 @@ def _insert_options(args: list[str], additions: list[str]) -> list[str]:
 def _full_decode_only_config(removed: Removed) -> str:
     """Keep a user's own compilation settings, overriding only the cudagraph mode."""
     merged: dict[str, object] = {}
-    for parsed, value in removed:
-        if parsed.subkey is not None or value is None:
+    for (_, subkey, _), value in removed:
+        if subkey is not None or value is None:
             continue
         try:
             loaded = json.loads(value)
@@ -202,20 +190,23 @@ def _full_decode_only_config(removed: Removed) -> str:
     return compact_json(merged)
 
 
-def cacheblend_args(args: Sequence[str], engine: EngineConfig) -> list[str]:
-    """The target container's args with the CacheBlend flags in place of any earlier ones."""
-    families = (
-        ALWAYS_REPLACED_AND_COMPILATION
-        if engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY
-        else ALWAYS_REPLACED
-    )
+def cacheblend_args(args: Sequence[str], kv_transfer_config: str, cudagraph: str) -> list[str]:
+    """The target container's args with the CacheBlend flags in place of any earlier ones.
+
+    `kv_transfer_config` is the single JSON token vLLM receives; `cudagraph` is one of the
+    modes of `lmcache_k8s.values.InjectionSpec.cudagraph` (SPEC 4 step 5 says what each
+    adds; tests/webhook/test_args.py runs every mode the model allows). Raises ValueError
+    for a mode this function does not know, rather than injecting the wrong flags.
+    """
+    full_decode_only = cudagraph == "full_decode_only"
+    families = ALWAYS_REPLACED_AND_COMPILATION if full_decode_only else ALWAYS_REPLACED
     result, removed = remove_families(args, families, COMPILATION_SUBKEYS)
 
     additions = [
         "--attention-backend",
         "CUSTOM",
         "--kv-transfer-config",
-        engine.kv_transfer_config,
+        kv_transfer_config,
         "--block-size",
         "64",
         "--pipeline-parallel-size",
@@ -223,8 +214,10 @@ def cacheblend_args(args: Sequence[str], engine: EngineConfig) -> list[str]:
         "--no-enable-chunked-prefill",
         "--no-async-scheduling",
     ]
-    if engine.cudagraph == CUDAGRAPH_EAGER:
+    if cudagraph == "eager":
         additions.append("--enforce-eager")
-    elif engine.cudagraph == CUDAGRAPH_FULL_DECODE_ONLY:
+    elif full_decode_only:
         additions += ["--compilation-config", _full_decode_only_config(removed[COMPILATION_CONFIG])]
+    elif cudagraph != "piecewise":  # piecewise: vLLM's default graphs, no flag
+        raise ValueError(f"unknown cudagraph mode {cudagraph!r}")
     return _insert_options(result, additions)

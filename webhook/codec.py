@@ -3,9 +3,15 @@
 orjson decodes and encodes the ~3 KB AdmissionReview several times faster than the `json`
 module. It is strict RFC 8259, while `json.loads` also accepts a few things that are not
 JSON (NaN and Infinity, a UTF-8 BOM, UTF-16/32 bodies, lone surrogates). So that exactly
-the same bodies are accepted as before, a body orjson refuses is decoded again with
-`json`, and such a document is also encoded back with `json` (which writes NaN and lone
-surrogates the way it always did, where orjson would write null or fail).
+the same bodies are accepted as with `json` alone, a body orjson refuses is decoded again
+with `json`.
+
+What such a body may carry back into an answer (a NaN copied into the patch, a lone
+surrogate in a string) orjson would write as `null` or refuse, so `json` writes it, the
+way it always did. The choice is made here and nowhere else: non-finite numbers are
+decoded as `NonFinite`, a float subclass orjson refuses to encode, and `encode` falls
+back to `json` whenever orjson refuses a document (also for lone surrogates and integers
+beyond 64 bits). Callers never need to know which decoder read a body.
 
 One difference remains by design: orjson reads an integer beyond 64 bits as a float
 where `json` keeps a Python int. An API server never sends one (Pod fields are at most
@@ -19,26 +25,38 @@ from typing import Any
 
 import orjson
 
-# The encoder for documents only the standard library could decode (and for tests that
-# want the old spelling). One instance: json.dumps() with options builds one per call.
+# One instance: json.dumps() with options builds an encoder per call.
 STDLIB = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
-def decode(body: bytes) -> tuple[Any, bool]:
-    """(value, plain): `plain` is False when only the standard library accepted `body`.
+class NonFinite(float):
+    """NaN, Infinity or -Infinity as `json.loads` reads them.
+
+    A float for every purpose, but orjson does not encode float subclasses: `encode`
+    therefore hands a document holding one to `json`, which writes `NaN` back.
+    """
+
+
+def _non_finite(constant: str) -> NonFinite:
+    return NonFinite(constant)  # float() reads "NaN", "Infinity" and "-Infinity"
+
+
+def decode(body: bytes) -> Any:
+    """The JSON value of `body`, as `json.loads` would read it.
 
     Raises ValueError (or UnicodeDecodeError) with the standard library's message when
-    neither accepts it, as `json.loads` did.
+    `body` is not JSON, as `json.loads` does.
     """
     try:
-        return orjson.loads(body), True
+        return orjson.loads(body)
     except orjson.JSONDecodeError:
         pass
-    return json.loads(body), False
+    return json.loads(body, parse_constant=_non_finite)
 
 
-def encode(value: Any, plain: bool = True) -> bytes:
-    """Compact JSON bytes; `plain=False` for a document `decode` could not read with orjson."""
-    if plain:
+def encode(value: Any) -> bytes:
+    """Compact JSON bytes: orjson's, or the standard library's for what orjson refuses."""
+    try:
         return orjson.dumps(value)
-    return STDLIB.encode(value).encode()
+    except orjson.JSONEncodeError:
+        return STDLIB.encode(value).encode()

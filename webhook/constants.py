@@ -1,24 +1,13 @@
-"""Names shared between the webhook, the chart and the post-renderer.
+"""The webhook's own names: skip reasons, and what it adds to a pod.
 
-The webhook's own names (skip reasons, what it adds to a pod) are defined here; the names
-it shares with the chart and the post-renderer come from lmcache_k8s.names.
+The names it shares with the chart and the post-renderer (the opt-in label, the
+annotations, the ConfigMap keys) are imported from `lmcache_k8s.names`, their one home;
+the cudagraph modes and every injection default from `lmcache_k8s.values.InjectionSpec`.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-from lmcache_k8s import names
-
-# The opt-in label, the annotations and the ConfigMap keys are shared with the chart and
-# the post-renderer: their one home is lmcache_k8s.names.
-INJECT_LABEL = names.CACHEBLEND_INJECT_LABEL
-INJECT_LABEL_VALUE = names.TRUE
-ENGINE_ANNOTATION = names.CACHEBLEND_ENGINE_ANNOTATION
-CONTAINER_ANNOTATION = names.CACHEBLEND_CONTAINER_ANNOTATION
-INJECTED_ANNOTATION = names.CACHEBLEND_INJECTED_ANNOTATION
-INJECTED_VALUE = names.TRUE
-SKIP_REASON_ANNOTATION = names.CACHEBLEND_SKIP_REASON_ANNOTATION
 
 
 class SkipReason(StrEnum):
@@ -32,20 +21,6 @@ class SkipReason(StrEnum):
 
 
 SKIP_REASONS: tuple[str, ...] = tuple(reason.value for reason in SkipReason)
-
-CONNECTION_CONFIGMAP_SUFFIX = names.CONNECTION_SUFFIX
-KV_TRANSFER_CONFIG_KEY = names.KV_TRANSFER_CONFIG_KEY
-INJECTION_CONFIG_KEY = names.INJECTION_CONFIG_KEY
-
-# cudagraph modes an engine may ask for (SPEC 1.3).
-CUDAGRAPH_EAGER = "eager"
-CUDAGRAPH_PIECEWISE = "piecewise"
-CUDAGRAPH_FULL_DECODE_ONLY = "full_decode_only"
-CUDAGRAPH_MODES: tuple[str, ...] = (
-    CUDAGRAPH_EAGER,
-    CUDAGRAPH_PIECEWISE,
-    CUDAGRAPH_FULL_DECODE_ONLY,
-)
 
 # What the webhook adds to the pod.
 PLUGIN_VOLUME = "cb-plugin"

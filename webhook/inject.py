@@ -3,6 +3,9 @@
 Nothing here performs I/O, so the golden tests exercise exactly the code the server runs.
 The input pod is never modified: containers and lists that change are copied on the way
 (copy-on-write), which keeps the diff against the original cheap and correct.
+
+The pod is decoded JSON, so every object in it is a `dict`: that is what the checks test
+for (a plain type check, cheaper than the `Mapping` ABC on a path run for every pod).
 """
 
 from __future__ import annotations
@@ -11,23 +14,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lmcache_k8s.names import (
+    CACHEBLEND_CONTAINER_ANNOTATION,
+    CACHEBLEND_ENGINE_ANNOTATION,
+    CACHEBLEND_INJECTED_ANNOTATION,
+    CACHEBLEND_SKIP_REASON_ANNOTATION,
+    TRUE,
+)
+from lmcache_k8s.values import InjectionSpec, PayloadImage
 from webhook.args import KV_TRANSFER_CONFIG, cacheblend_args, has_flag
+from webhook.connection import EngineConfig
 from webhook.constants import (
-    CONTAINER_ANNOTATION,
-    ENGINE_ANNOTATION,
-    INJECTED_ANNOTATION,
-    INJECTED_VALUE,
     ORIGINAL_PYTHONPATH_ENV,
     PLUGIN_DIR,
     PLUGIN_VOLUME,
     PYTHONPATH_ENV,
     SHARED_DIR_ENV,
-    SKIP_REASON_ANNOTATION,
     STAGE_INIT_CONTAINER,
     SkipReason,
 )
-from webhook.engine import EngineConfig, PayloadImage
-from webhook.patch import MAPPING
 
 Pod = dict[str, Any]
 
@@ -49,8 +54,8 @@ Outcome = Injected | Skipped
 
 def annotations_of(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     metadata = pod.get("metadata")
-    annotations = metadata.get("annotations") if isinstance(metadata, MAPPING) else None
-    return annotations if isinstance(annotations, MAPPING) else {}
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    return annotations if isinstance(annotations, dict) else {}
 
 
 def requested_engine(pod: Mapping[str, Any]) -> str | None:
@@ -61,9 +66,9 @@ def requested_engine(pod: Mapping[str, Any]) -> str | None:
     not ask.
     """
     annotations = annotations_of(pod)
-    if annotations.get(INJECTED_ANNOTATION) == INJECTED_VALUE:
+    if annotations.get(CACHEBLEND_INJECTED_ANNOTATION) == TRUE:
         return None
-    engine = annotations.get(ENGINE_ANNOTATION)
+    engine = annotations.get(CACHEBLEND_ENGINE_ANNOTATION)
     if not isinstance(engine, str) or not engine.strip():
         return None
     return engine.strip()
@@ -77,7 +82,7 @@ def decide(pod: Pod, engine: EngineConfig | None) -> Outcome:
     containers = _spec(pod).get("containers")
     if not isinstance(containers, list):
         containers = []
-    wanted = annotations_of(pod).get(CONTAINER_ANNOTATION) or engine.target_container
+    wanted = annotations_of(pod).get(CACHEBLEND_CONTAINER_ANNOTATION) or engine.target_container
     index = _find_container(containers, wanted)
     if index is None:
         return _skip(pod, SkipReason.TARGET_CONTAINER_NOT_FOUND)
@@ -86,19 +91,34 @@ def decide(pod: Pod, engine: EngineConfig | None) -> Outcome:
         # An entrypoint override (typically `sh -c "vllm serve ..."`) would receive our
         # flags as arguments to the shell, not to vLLM.
         return _skip(pod, SkipReason.COMMAND_OVERRIDE)
-    if engine.payload_image is None:
+    injection = engine.injection
+    if injection is None:
+        # A plain LMCache engine's ConfigMap: there is deliberately no fallback image (the
+        # engine's or vLLM's does not carry the plugin), while a CacheBlend engine's
+        # settings cannot lack one (InjectionSpec requires payloadImage.repository).
         return _skip(pod, SkipReason.PAYLOAD_IMAGE_UNSET)
     if has_flag(_str_list(target.get("args")), KV_TRANSFER_CONFIG):
         return _skip(pod, SkipReason.KV_TRANSFER_CONFIG_PRESENT)
 
     return Injected(
-        pod=_inject(pod, index, engine, engine.payload_image), container=str(target.get("name", ""))
+        pod=_inject(pod, index, engine, injection), container=str(target.get("name", ""))
     )
+
+
+def image_reference(image: PayloadImage) -> str:
+    """`repository:tag`, or `repository@sha256:...` when the tag is a digest.
+
+    The chart's `lmcache.image` helper spells engine images the same way;
+    tests/webhook/test_chart_agreement.py renders both from the same values.
+    """
+    if image.tag.startswith("sha256:"):
+        return f"{image.repository}@{image.tag}"
+    return f"{image.repository}:{image.tag}"
 
 
 def _spec(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     spec = pod.get("spec")
-    return spec if isinstance(spec, MAPPING) else {}
+    return spec if isinstance(spec, dict) else {}
 
 
 def _str_list(value: Any) -> list[str]:
@@ -107,9 +127,9 @@ def _str_list(value: Any) -> list[str]:
 
 def _find_container(containers: list[Any], wanted: str | None) -> int | None:
     if not wanted:
-        return 0 if containers and isinstance(containers[0], MAPPING) else None
+        return 0 if containers and isinstance(containers[0], dict) else None
     for index, container in enumerate(containers):
-        if isinstance(container, MAPPING) and container.get("name") == wanted:
+        if isinstance(container, dict) and container.get("name") == wanted:
             return index
     return None
 
@@ -128,7 +148,7 @@ def _with_annotations(pod: Pod, changes: Mapping[str, str], drop: tuple[str, ...
 
 def _skip(pod: Pod, reason: SkipReason) -> Skipped:
     return Skipped(
-        reason=reason, pod=_with_annotations(pod, {SKIP_REASON_ANNOTATION: reason.value})
+        reason=reason, pod=_with_annotations(pod, {CACHEBLEND_SKIP_REASON_ANNOTATION: reason.value})
     )
 
 
@@ -136,16 +156,16 @@ def _upsert_named(items: list[Any], item: dict[str, Any]) -> list[Any]:
     """Replace the entry with the same name, or append: duplicates make the pod invalid."""
     result = list(items)
     for index, existing in enumerate(result):
-        if isinstance(existing, MAPPING) and existing.get("name") == item["name"]:
+        if isinstance(existing, dict) and existing.get("name") == item["name"]:
             result[index] = item
             return result
     result.append(item)
     return result
 
 
-def _inject(pod: Pod, index: int, engine: EngineConfig, payload: PayloadImage) -> Pod:
+def _inject(pod: Pod, index: int, engine: EngineConfig, injection: InjectionSpec) -> Pod:
     new_pod = _with_annotations(
-        pod, {INJECTED_ANNOTATION: INJECTED_VALUE}, drop=(SKIP_REASON_ANNOTATION,)
+        pod, {CACHEBLEND_INJECTED_ANNOTATION: TRUE}, drop=(CACHEBLEND_SKIP_REASON_ANNOTATION,)
     )
     spec = dict(pod["spec"])
     new_pod["spec"] = spec
@@ -159,8 +179,8 @@ def _inject(pod: Pod, index: int, engine: EngineConfig, payload: PayloadImage) -
         spec.get("initContainers") or [],
         {
             "name": STAGE_INIT_CONTAINER,
-            "image": payload.reference,
-            "imagePullPolicy": payload.pull_policy,
+            "image": image_reference(injection.payloadImage),
+            "imagePullPolicy": injection.payloadImage.pullPolicy,
             # No command: the payload image's entrypoint copies the plugin to SHARED_DIR.
             "env": [{"name": SHARED_DIR_ENV, "value": PLUGIN_DIR}],
             "volumeMounts": [{"name": PLUGIN_VOLUME, "mountPath": PLUGIN_DIR}],
@@ -168,30 +188,32 @@ def _inject(pod: Pod, index: int, engine: EngineConfig, payload: PayloadImage) -
     )
     if engine.image_pull_secrets:
         secrets = list(spec.get("imagePullSecrets") or [])
-        present = {entry.get("name") for entry in secrets if isinstance(entry, MAPPING)}
+        present = {entry.get("name") for entry in secrets if isinstance(entry, dict)}
         secrets += [{"name": name} for name in engine.image_pull_secrets if name not in present]
         spec["imagePullSecrets"] = secrets
 
     containers = list(spec["containers"])
-    containers[index] = _inject_container(containers[index], engine)
+    containers[index] = _inject_container(containers[index], engine, injection.cudagraph)
     spec["containers"] = containers
     return new_pod
 
 
-def _inject_container(container: Mapping[str, Any], engine: EngineConfig) -> dict[str, Any]:
+def _inject_container(
+    container: Mapping[str, Any], engine: EngineConfig, cudagraph: str
+) -> dict[str, Any]:
     new = dict(container)
     mounts = [
         mount
         for mount in new.get("volumeMounts") or []
         if not (
-            isinstance(mount, MAPPING)
+            isinstance(mount, dict)
             and (mount.get("name") == PLUGIN_VOLUME or mount.get("mountPath") == PLUGIN_DIR)
         )
     ]
     mounts.append({"name": PLUGIN_VOLUME, "mountPath": PLUGIN_DIR, "readOnly": True})
     new["volumeMounts"] = mounts
     new["env"] = _with_pythonpath(new.get("env") or [])
-    new["args"] = cacheblend_args(_str_list(new.get("args")), engine)
+    new["args"] = cacheblend_args(_str_list(new.get("args")), engine.kv_transfer_config, cudagraph)
     return new
 
 
@@ -199,7 +221,7 @@ def _with_pythonpath(env: list[Any]) -> list[Any]:
     """Put the plugin first on PYTHONPATH while keeping whatever the pod had."""
     result = list(env)
     for index, entry in enumerate(result):
-        if not (isinstance(entry, MAPPING) and entry.get("name") == PYTHONPATH_ENV):
+        if not (isinstance(entry, dict) and entry.get("name") == PYTHONPATH_ENV):
             continue
         if "valueFrom" in entry:
             # A reference cannot be prepended to; move it aside under another name and

@@ -12,7 +12,8 @@ same objects and are skipped without a look) and aligns lists by common prefix a
 suffix: the middle is edited pair by pair, then removed or added. A list of plain values
 changed in more than one place (container args) is replaced whole, one operation instead
 of one per token. The result is correct for any two documents, which the tests check
-against `jsonpatch.apply_patch` over generated pods and arbitrary JSON.
+against `jsonpatch.apply_patch` (a test-only dependency) over generated pods and
+arbitrary JSON.
 """
 
 from __future__ import annotations
@@ -22,16 +23,10 @@ from collections.abc import Mapping
 from itertools import repeat
 from typing import Any
 
-import jsonpatch
-
 from webhook import codec
 
 Operation = dict[str, Any]
 SCALARS = (str, int, float, bool, type(None))
-# `dict` first: every decoded JSON object is one, and isinstance() against a tuple stops
-# at the first match, so the abstract Mapping (a slow ABC check) is only consulted for
-# other types, with the same result as before.
-MAPPING = (dict, Mapping)
 
 
 def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,7 +37,7 @@ def without_managed_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     """
     result = dict(obj)
     metadata = result.get("metadata")
-    if isinstance(metadata, MAPPING) and "managedFields" in metadata:
+    if isinstance(metadata, dict) and "managedFields" in metadata:
         result["metadata"] = {k: v for k, v in metadata.items() if k != "managedFields"}
     return result
 
@@ -161,11 +156,6 @@ def make_patch(original: Mapping[str, Any], mutated: Mapping[str, Any]) -> list[
     return ops
 
 
-def encode_patch(operations: list[Operation], plain_json: bool = True) -> str:
-    """The base64 form AdmissionResponse.patch carries (`plain_json`: see webhook.codec)."""
-    return base64.b64encode(codec.encode(operations, plain_json)).decode("ascii")
-
-
-def apply_patch(document: Mapping[str, Any], operations: list[Operation]) -> dict[str, Any]:
-    """Apply operations to a copy of `document` with the reference implementation."""
-    return jsonpatch.apply_patch(dict(document), operations, in_place=False)
+def encode_patch(operations: list[Operation]) -> str:
+    """The base64 form AdmissionResponse.patch carries."""
+    return base64.b64encode(codec.encode(operations)).decode("ascii")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webhook import codec
-from webhook.patch import MAPPING, encode_patch
+from webhook.patch import encode_patch
 
 API_VERSION = "admission.k8s.io/v1"
 KIND = "AdmissionReview"
@@ -24,15 +24,11 @@ class BadReview(ValueError):
 class AdmissionRequest:
     uid: str
     group: str
-    version: str
     kind: str
     operation: str
     namespace: str
     sub_resource: str
     object: dict[str, Any] | None
-    # False when only the standard-library decoder accepted the body (see webhook.codec):
-    # the answer is then encoded by it as well.
-    plain_json: bool = True
 
     @property
     def is_pod_create(self) -> bool:
@@ -46,7 +42,7 @@ class AdmissionRequest:
 
 def parse_review(body: bytes) -> AdmissionRequest:
     try:
-        review, plain_json = codec.decode(body)
+        review = codec.decode(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadReview(f"body is not valid JSON: {exc}") from None
     if not isinstance(review, dict):
@@ -62,7 +58,7 @@ def parse_review(body: bytes) -> AdmissionRequest:
     if not isinstance(uid, str) or not uid:
         raise BadReview("request.uid is missing or empty")
     kind = request.get("kind")
-    if not isinstance(kind, MAPPING):
+    if not isinstance(kind, dict):
         raise BadReview("request.kind is missing or not an object")
     obj = request.get("object")
     if obj is not None and not isinstance(obj, dict):
@@ -73,34 +69,21 @@ def parse_review(body: bytes) -> AdmissionRequest:
     parsed = AdmissionRequest(
         uid=uid,
         group=str(kind.get("group") or ""),
-        version=str(kind.get("version") or ""),
         kind=str(kind.get("kind") or ""),
         operation=operation,
         namespace=str(request.get("namespace") or ""),
         sub_resource=str(request.get("subResource") or ""),
         object=obj,
-        plain_json=plain_json,
     )
     if parsed.is_pod_create and obj is None:
         raise BadReview("request.object is required for a Pod CREATE")
     return parsed
 
 
-def review_response(
-    uid: str,
-    patch: list[dict[str, Any]] | None = None,
-    warnings: list[str] | None = None,
-    *,
-    plain_json: bool = True,
-) -> dict[str, Any]:
-    """An allowing AdmissionReview: this webhook never denies a pod.
-
-    `plain_json` is the request's (see `AdmissionRequest.plain_json`).
-    """
+def review_response(uid: str, patch: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An allowing AdmissionReview: this webhook never denies a pod."""
     response: dict[str, Any] = {"uid": uid, "allowed": True}
     if patch:
         response["patchType"] = "JSONPatch"
-        response["patch"] = encode_patch(patch, plain_json)
-    if warnings:
-        response["warnings"] = warnings
+        response["patch"] = encode_patch(patch)
     return {"apiVersion": API_VERSION, "kind": KIND, "response": response}

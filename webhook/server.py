@@ -19,8 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from webhook import codec
 from webhook.admission import Decision, admit, pod_label
-from webhook.engines import EngineResolver
 from webhook.metrics import Metrics
+from webhook.resolver import EngineResolver
 from webhook.review import AdmissionRequest, BadReview, parse_review, review_response
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,9 @@ class RequestError(Exception):
         self.status = status
 
 
-def _json(status: int, content: dict[str, Any], plain_json: bool = True) -> Response:
-    # Pre-encoded bytes into a Response: no response-model validation on the hot path.
-    return Response(
-        codec.encode(content, plain_json), status_code=status, media_type="application/json"
-    )
+def json_response(status: int, content: dict[str, Any]) -> Response:
+    """Pre-encoded bytes into a Response: no response-model validation on the hot path."""
+    return Response(codec.encode(content), status_code=status, media_type="application/json")
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
@@ -70,13 +68,12 @@ def create_app(
     ready: Callable[[], bool] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     body_timeout: float = BODY_TIMEOUT,
-    bench: bool = False,
     on_shutdown: Callable[[], Any] | None = None,
 ) -> FastAPI:
     """Build the webhook app.
 
     `ready` decides /readyz (the CLI passes "the service-account token is readable");
-    `bench` mounts POST /bench/allow, a do-nothing baseline for scripts/bench_webhook.py.
+    `on_shutdown` (a function or coroutine function) runs after the resolver is closed.
     """
     metrics = metrics if metrics is not None else Metrics()
 
@@ -118,7 +115,7 @@ def create_app(
             metrics.count_outcome("rejected")
             metrics.count_error("bad_request")
             log.warning("rejected admission request: %s", exc)
-            return _json(status, {"error": str(exc)})
+            return json_response(status, {"error": str(exc)})
 
         try:
             decision = await admit(review, resolver)
@@ -126,8 +123,7 @@ def create_app(
             log.exception("admission of %s failed; admitting it unchanged", pod_label(review))
             decision = Decision("failed_open", error_kind="internal", detail=repr(exc))
         _record(review, decision)
-        plain = review.plain_json
-        return _json(200, review_response(review.uid, decision.patch, plain_json=plain), plain)
+        return json_response(200, review_response(review.uid, decision.patch))
 
     def _record(review: AdmissionRequest, decision: Decision) -> None:
         metrics.count_outcome(decision.outcome)
@@ -162,28 +158,18 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> Response:
-        return _json(200, {"status": "ok"})
+        return json_response(200, {"status": "ok"})
 
     @app.get("/readyz")
     async def readyz() -> Response:
         if app.state.draining:
-            return _json(503, {"status": "shutting down"})
+            return json_response(503, {"status": "shutting down"})
         if ready is not None and not ready():
-            return _json(503, {"status": "not ready: kubernetes credentials unavailable"})
-        return _json(200, {"status": "ready"})
+            return json_response(503, {"status": "not ready: kubernetes credentials unavailable"})
+        return json_response(200, {"status": "ready"})
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    if bench:
-
-        @app.post("/bench/allow")
-        async def bench_allow(request: Request) -> Response:
-            # The least an admission endpoint must do, with the same reader and JSON codec
-            # as /mutate: read the body, find the uid, answer "allowed".
-            body = await read_body(request, max_body_bytes, body_timeout)
-            review, plain = codec.decode(body)
-            return _json(200, review_response(review["request"]["uid"]), plain)
 
     return app

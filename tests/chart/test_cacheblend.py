@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.chart.helpers import PAYLOAD, args, blend, container, notes, ok, pod_spec
+from tests.chart.helpers import args, blend, container, notes, ok, pod_spec
 from tests.support import HELMS, RELEASE
 
 helms = pytest.mark.parametrize("helm", HELMS)
@@ -175,20 +175,6 @@ def test_injection_key_carries_every_injection_field(helm):
 def test_plain_engines_have_no_injection_key():
     out = ok({"engines": {"e": {"l1": {"sizeGB": 1}}}})
     assert list(out.get("ConfigMap", "e-connection")["data"]) == ["kv-transfer-config.json"]
-
-
-def test_the_webhook_reads_the_configmap_the_chart_writes():
-    from webhook.engine import parse_connection_data
-
-    data = configmap_data(
-        injection={**PAYLOAD, "targetContainer": "vllm", "imagePullSecrets": [{"name": "s"}]}
-    )
-    config = parse_connection_data("llm", "my-cb", data)
-    assert config.payload_image is not None
-    assert config.payload_image.repository == "registry.example.com/cacheblend-plugin"
-    assert config.target_container == "vllm"
-    assert config.image_pull_secrets == ("s",)
-    assert json.loads(config.kv_transfer_config)["kv_connector"] == "CBKVConnector"
 
 
 def test_notes_explain_the_opt_in_and_warn_when_the_webhook_is_off():

@@ -1,14 +1,18 @@
-"""Small builders for pods, engines and AdmissionReviews used across the webhook tests."""
+"""Small builders for pods, engines and AdmissionReviews used across the webhook tests,
+and `apply_patch`, the reference JSONPatch implementation the webhook's diff is checked with."""
 
 from __future__ import annotations
 
 import copy
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from webhook.constants import ENGINE_ANNOTATION, INJECT_LABEL
-from webhook.engine import EngineConfig, parse_connection_data
+import jsonpatch
+
+from lmcache_k8s.names import CACHEBLEND_ENGINE_ANNOTATION, CACHEBLEND_INJECT_LABEL, TRUE
+from webhook.connection import EngineConfig, parse_connection_data
 
 KV_TRANSFER_CONFIG = {
     "kv_connector": "CBKVConnector",
@@ -42,6 +46,13 @@ def engine(namespace: str = "llm", name: str = "blend", **injection: Any) -> Eng
     return parse_connection_data(namespace, name, connection_data(**injection))
 
 
+def plain_engine(namespace: str = "llm", name: str = "blend") -> EngineConfig:
+    """An engine whose ConfigMap has no injection settings (a plain LMCache engine's)."""
+    data = connection_data()
+    del data["cacheblend-injection.json"]
+    return parse_connection_data(namespace, name, data)
+
+
 def pod(
     args: list[str] | None = None,
     *,
@@ -52,7 +63,7 @@ def pod(
 ) -> dict[str, Any]:
     meta_annotations = dict(annotations or {})
     if engine_ref is not None:
-        meta_annotations[ENGINE_ANNOTATION] = engine_ref
+        meta_annotations[CACHEBLEND_ENGINE_ANNOTATION] = engine_ref
     if containers is None:
         containers = [
             {
@@ -67,7 +78,7 @@ def pod(
         "metadata": {
             "generateName": "vllm-",
             "namespace": "llm",
-            "labels": {INJECT_LABEL: "true"},
+            "labels": {CACHEBLEND_INJECT_LABEL: TRUE},
             "annotations": meta_annotations,
         },
         "spec": {"containers": containers, **spec},
@@ -98,3 +109,8 @@ def review(
             "dryRun": False,
         },
     }
+
+
+def apply_patch(document: Mapping[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply RFC 6902 operations to a copy of `document` with `jsonpatch`."""
+    return jsonpatch.apply_patch(dict(document), operations, in_place=False)

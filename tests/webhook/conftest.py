@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from webhook.engine import parse_connection_data
-from webhook.engines import EngineResolver
 from webhook.metrics import Metrics
+from webhook.resolver import EngineResolver
 from webhook.server import create_app
 from webhook.tls import ReloadingTLS
 
@@ -72,7 +71,6 @@ def webhook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webhook]:
     configmaps.data[("llm", "blend-connection")] = connection_data()
     metrics = Metrics()
     resolver = EngineResolver(configmaps, engine_namespace="llm", ttl=300, metrics=metrics)
-    resolver.preload(parse_connection_data("llm", "blend", connection_data()))
     app = create_app(resolver, metrics=metrics, body_timeout=1.0)
     with RunningWebhook(app, ReloadingTLS(files.cert_file, files.key_file)) as running:
         yield Webhook(running.url, files, metrics, configmaps)

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from webhook.engine import EngineConfig, parse_connection_data
+from webhook.connection import EngineConfig, parse_connection_data
 
 TESTDATA = Path(__file__).parent / "testdata"
 GOLDEN_SUFFIX = ".injected.yaml"

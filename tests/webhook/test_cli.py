@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from webhook.__main__ import build_parser, build_server, main
-from webhook.engines import EngineResolver
 from webhook.kube import KubeConfig
+from webhook.resolver import EngineResolver
 from webhook.server import create_app
 from webhook.tls import ReloadingTLS
 
@@ -120,3 +122,15 @@ def test_sigterm_drains_before_exit(tls_files: TLSFiles) -> None:
     while not server.should_exit and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.should_exit is True
+
+
+def test_the_server_needs_no_test_or_benchmark_package() -> None:
+    # jsonpatch and hypothesis are dev dependencies: the image installs only `[webhook]`.
+    code = (
+        "import sys, webhook.__main__, webhook.server, webhook.admission\n"
+        "print(sorted({'jsonpatch', 'hypothesis', 'pytest'} & set(sys.modules)))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.strip() == "[]"

@@ -7,20 +7,19 @@ read the diff before committing it.
 from __future__ import annotations
 
 import copy
+from typing import get_args
 
 import kubernetes_validate
 import pytest
 import yaml
 
-from webhook.constants import (
-    CUDAGRAPH_MODES,
-    INJECTED_ANNOTATION,
-    SKIP_REASON_ANNOTATION,
-    SKIP_REASONS,
-)
+from lmcache_k8s.names import CACHEBLEND_INJECTED_ANNOTATION, CACHEBLEND_SKIP_REASON_ANNOTATION
+from lmcache_k8s.values import InjectionSpec
+from webhook.constants import SKIP_REASONS
 from webhook.inject import Injected, Skipped, decide
-from webhook.patch import apply_patch, make_patch
+from webhook.patch import make_patch
 
+from .builders import apply_patch
 from .goldens import UPDATE, Case, case_paths, dump_pod, load_case
 
 CASES = [load_case(path) for path in case_paths()]
@@ -53,7 +52,7 @@ def test_outcome_is_the_one_the_case_declares(case: Case) -> None:
     outcome = run(case)
     if case.expect == "injected":
         assert isinstance(outcome, Injected)
-        assert outcome.pod["metadata"]["annotations"][INJECTED_ANNOTATION] == "true"
+        assert outcome.pod["metadata"]["annotations"][CACHEBLEND_INJECTED_ANNOTATION] == "true"
     else:
         assert isinstance(outcome, Skipped)
         assert outcome.reason.value == case.expect
@@ -64,7 +63,9 @@ def test_a_skip_changes_nothing_but_the_skip_annotation(skip_case: Case) -> None
     outcome = run(skip_case)
     assert isinstance(outcome, Skipped)
     expected = copy.deepcopy(skip_case.pod)
-    expected["metadata"].setdefault("annotations", {})[SKIP_REASON_ANNOTATION] = skip_case.expect
+    expected["metadata"].setdefault("annotations", {})[CACHEBLEND_SKIP_REASON_ANNOTATION] = (
+        skip_case.expect
+    )
     assert outcome.pod == expected
 
 
@@ -83,8 +84,12 @@ def test_output_is_a_valid_pod(case: Case) -> None:
 def test_every_skip_reason_and_cudagraph_mode_has_a_case() -> None:
     expectations = {case.expect for case in CASES}
     assert set(SKIP_REASONS) <= expectations
-    modes = {case.engine.cudagraph for case in CASES if case.engine and case.expect == "injected"}
-    assert modes == set(CUDAGRAPH_MODES)
+    modes = {
+        case.engine.injection.cudagraph
+        for case in CASES
+        if case.engine and case.engine.injection and case.expect == "injected"
+    }
+    assert modes == set(get_args(InjectionSpec.model_fields["cudagraph"].annotation))
 
 
 def test_no_golden_file_is_orphaned() -> None:

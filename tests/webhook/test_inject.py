@@ -6,15 +6,16 @@ import copy
 
 import pytest
 
-from webhook.constants import (
-    CONTAINER_ANNOTATION,
-    INJECTED_ANNOTATION,
-    SKIP_REASON_ANNOTATION,
-    SkipReason,
+from lmcache_k8s.names import (
+    CACHEBLEND_CONTAINER_ANNOTATION,
+    CACHEBLEND_INJECTED_ANNOTATION,
+    CACHEBLEND_SKIP_REASON_ANNOTATION,
 )
-from webhook.inject import Injected, Skipped, decide, requested_engine
+from lmcache_k8s.values import PayloadImage
+from webhook.constants import SkipReason
+from webhook.inject import Injected, Skipped, decide, image_reference, requested_engine
 
-from .builders import engine, pod
+from .builders import engine, plain_engine, pod
 
 
 def injected(outcome: Injected | Skipped) -> dict:
@@ -27,7 +28,7 @@ def test_pod_without_engine_annotation_needs_no_decision() -> None:
 
 
 def test_stamped_pod_needs_no_decision() -> None:
-    assert requested_engine(pod(annotations={INJECTED_ANNOTATION: "true"})) is None
+    assert requested_engine(pod(annotations={CACHEBLEND_INJECTED_ANNOTATION: "true"})) is None
 
 
 def test_blank_engine_annotation_needs_no_decision() -> None:
@@ -43,7 +44,7 @@ def test_checks_run_in_spec_order() -> None:
     with_command = pod(
         containers=[{"name": "vllm", "image": "v", "command": ["sh", "-c", "vllm serve m"]}]
     )
-    outcome = decide(with_command, engine(payloadImage={"repository": ""}))
+    outcome = decide(with_command, plain_engine())
     assert isinstance(outcome, Skipped)
     assert outcome.reason == SkipReason.COMMAND_OVERRIDE
 
@@ -53,10 +54,20 @@ def test_empty_command_list_is_not_an_override() -> None:
     assert isinstance(outcome, Injected)
 
 
-def test_empty_payload_repository_is_unset() -> None:
-    outcome = decide(pod(), engine(payloadImage={"repository": "", "tag": "1"}))
+def test_engine_without_injection_settings_has_its_payload_unset() -> None:
+    # Such a ConfigMap is a plain LMCache engine's; a CacheBlend engine's cannot lack the
+    # payload image (test_connection.py: an empty repository is an error).
+    outcome = decide(pod(), plain_engine())
     assert isinstance(outcome, Skipped)
     assert outcome.reason == SkipReason.PAYLOAD_IMAGE_UNSET
+
+
+@pytest.mark.parametrize(
+    ("tag", "reference"),
+    [("1.2", "repo/x:1.2"), ("sha256:" + "a" * 64, "repo/x@sha256:" + "a" * 64)],
+)
+def test_image_reference(tag: str, reference: str) -> None:
+    assert image_reference(PayloadImage(repository="repo/x", tag=tag)) == reference
 
 
 def test_pod_without_containers_has_no_target() -> None:
@@ -77,7 +88,7 @@ def test_annotation_wins_over_engine_target() -> None:
         {"name": "vllm", "image": "v", "args": []},
     ]
     result = decide(
-        pod(containers=containers, annotations={CONTAINER_ANNOTATION: "vllm"}),
+        pod(containers=containers, annotations={CACHEBLEND_CONTAINER_ANNOTATION: "vllm"}),
         engine(targetContainer="server"),
     )
     assert isinstance(result, Injected)
@@ -134,17 +145,19 @@ def test_no_pull_secrets_field_when_engine_has_none() -> None:
 
 
 def test_injection_removes_a_stale_skip_reason() -> None:
-    source = pod(annotations={SKIP_REASON_ANNOTATION: "engine-not-found"})
+    source = pod(annotations={CACHEBLEND_SKIP_REASON_ANNOTATION: "engine-not-found"})
     annotations = injected(decide(source, engine()))["metadata"]["annotations"]
-    assert SKIP_REASON_ANNOTATION not in annotations
-    assert annotations[INJECTED_ANNOTATION] == "true"
+    assert CACHEBLEND_SKIP_REASON_ANNOTATION not in annotations
+    assert annotations[CACHEBLEND_INJECTED_ANNOTATION] == "true"
 
 
 def test_pod_without_annotations_map_gets_one_on_skip() -> None:
     source = pod(engine_ref=None)
     del source["metadata"]["annotations"]
     outcome = decide(source, None)
-    assert outcome.pod["metadata"]["annotations"] == {SKIP_REASON_ANNOTATION: "engine-not-found"}
+    assert outcome.pod["metadata"]["annotations"] == {
+        CACHEBLEND_SKIP_REASON_ANNOTATION: "engine-not-found"
+    }
 
 
 @pytest.mark.parametrize("mode", ["eager", "piecewise", "full_decode_only"])

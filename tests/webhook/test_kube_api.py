@@ -15,10 +15,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from webhook.constants import INJECTED_ANNOTATION, SKIP_REASON_ANNOTATION
-from webhook.engines import EngineResolver
+from lmcache_k8s.names import CACHEBLEND_INJECTED_ANNOTATION, CACHEBLEND_SKIP_REASON_ANNOTATION
 from webhook.kube import KubeClient, KubeConfig
 from webhook.metrics import Metrics
+from webhook.resolver import EngineResolver
 from webhook.server import create_app
 from webhook.tls import ReloadingTLS
 
@@ -98,7 +98,7 @@ def test_known_engine_costs_one_api_request_then_none(stack: Stack) -> None:
     stack.api.put_configmap("llm", ENGINE_CM, connection_data())
     for _ in range(5):
         response = stack.admit(pod())
-        assert annotations_after(response)[INJECTED_ANNOTATION] == "true"
+        assert annotations_after(response)[CACHEBLEND_INJECTED_ANNOTATION] == "true"
     assert stack.api.requests == [("llm", ENGINE_CM, "200")]
     assert stack.metric("lmcache_webhook_engine_cache_lookups_total", result="hit") == 4
     assert stack.metric("lmcache_webhook_injections_total") == 5
@@ -106,14 +106,17 @@ def test_known_engine_costs_one_api_request_then_none(stack: Stack) -> None:
 
 def test_missing_engine_is_skipped_as_engine_not_found(stack: Stack) -> None:
     response = stack.admit(pod())
-    assert annotations_after(response) == {SKIP_REASON_ANNOTATION: "engine-not-found"}
+    assert annotations_after(response) == {CACHEBLEND_SKIP_REASON_ANNOTATION: "engine-not-found"}
     assert stack.metric("lmcache_webhook_skips_total", reason="engine-not-found") == 1
 
 
 def test_engine_created_after_a_miss_is_found_by_the_next_pod(stack: Stack) -> None:
-    assert annotations_after(stack.admit(pod()))[SKIP_REASON_ANNOTATION] == "engine-not-found"
+    assert (
+        annotations_after(stack.admit(pod()))[CACHEBLEND_SKIP_REASON_ANNOTATION]
+        == "engine-not-found"
+    )
     stack.api.put_configmap("llm", ENGINE_CM, connection_data())
-    assert annotations_after(stack.admit(pod()))[INJECTED_ANNOTATION] == "true"
+    assert annotations_after(stack.admit(pod()))[CACHEBLEND_INJECTED_ANNOTATION] == "true"
     assert [r[2] for r in stack.api.requests] == ["404", "200"]
 
 
@@ -121,7 +124,9 @@ def test_forbidden_pod_namespace_falls_through_to_engine_namespace(stack: Stack)
     stack.api.forbidden_namespaces.add("apps")
     stack.api.put_configmap("llm", ENGINE_CM, connection_data())
     for _ in range(3):
-        assert annotations_after(stack.admit(pod(), namespace="apps"))[INJECTED_ANNOTATION]
+        assert annotations_after(stack.admit(pod(), namespace="apps"))[
+            CACHEBLEND_INJECTED_ANNOTATION
+        ]
     # The 403 is remembered like a miss, so later pods cost no request at all.
     assert stack.api.requests == [("apps", ENGINE_CM, "403"), ("llm", ENGINE_CM, "200")]
 
@@ -145,12 +150,12 @@ def test_namespaced_reference_reads_only_that_namespace(stack: Stack) -> None:
 def test_rotated_token_file_is_used_on_the_next_request(stack: Stack) -> None:
     stack.api.put_configmap("llm", ENGINE_CM, connection_data())
     stack.api.put_configmap("llm", "other-connection", connection_data())
-    assert annotations_after(stack.admit(pod()))[INJECTED_ANNOTATION] == "true"
+    assert annotations_after(stack.admit(pod()))[CACHEBLEND_INJECTED_ANNOTATION] == "true"
 
     stack.api.token = "token-two"  # the API now only accepts the new token...
     stack.token_file.write_text("token-two\n")  # ...which the kubelet has written
     response = stack.admit(pod(engine_ref="other"))
-    assert annotations_after(response)[INJECTED_ANNOTATION] == "true"
+    assert annotations_after(response)[CACHEBLEND_INJECTED_ANNOTATION] == "true"
     assert stack.api.requests[-1] == ("llm", "other-connection", "200")
 
 
@@ -165,7 +170,7 @@ def test_api_error_fails_open_without_patch_and_is_counted(stack: Stack, status:
     assert stack.metric("lmcache_webhook_admission_requests_total", outcome="failed_open") == 1
     # Not remembered as "not found": once the API recovers, the pod is injected.
     stack.api.fail_status = None
-    assert annotations_after(stack.admit(pod()))[INJECTED_ANNOTATION] == "true"
+    assert annotations_after(stack.admit(pod()))[CACHEBLEND_INJECTED_ANNOTATION] == "true"
 
 
 def test_rejected_token_fails_open(stack: Stack) -> None:

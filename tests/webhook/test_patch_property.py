@@ -13,13 +13,14 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lmcache_k8s.names import CACHEBLEND_ENGINE_ANNOTATION, CACHEBLEND_INJECTED_ANNOTATION
+from lmcache_k8s.values import InjectionSpec
 from webhook.args import parse_flag
-from webhook.constants import ENGINE_ANNOTATION, INJECTED_ANNOTATION
-from webhook.engine import EngineConfig, PayloadImage
+from webhook.connection import EngineConfig
 from webhook.inject import Injected, decide, requested_engine
-from webhook.patch import apply_patch, make_patch, same_json
+from webhook.patch import make_patch, same_json
 
-from .builders import KV_TRANSFER_CONFIG
+from .builders import KV_TRANSFER_CONFIG, apply_patch
 
 ARG_TOKENS = [
     "--kv-transfer-config=x",
@@ -48,13 +49,13 @@ ARG_TOKENS = [
 ]
 NAMES = ["vllm", "server", "sidecar"]
 ANNOTATION_KEYS = [
-    ENGINE_ANNOTATION,
+    CACHEBLEND_ENGINE_ANNOTATION,
     "lmcache.ai/cacheblend-container",
     "lmcache.ai/cacheblend-skip-reason",
     "example.com/tilde~key",
     "plain",
 ]
-INJECTED = INJECTED_ANNOTATION
+INJECTED = CACHEBLEND_INJECTED_ANNOTATION
 text = st.text(alphabet="abc/~:-_ ", max_size=8)
 
 
@@ -119,17 +120,28 @@ pods = st.fixed_dictionaries(
         ),
     }
 )
+injections = st.builds(
+    InjectionSpec.model_validate,
+    st.fixed_dictionaries(
+        {
+            "payloadImage": st.sampled_from(
+                [{"repository": "r/cb", "tag": "1"}, {"repository": "r/cb", "tag": "sha256:0"}]
+            ),
+            "cudagraph": st.sampled_from(["eager", "piecewise", "full_decode_only"]),
+            "imagePullSecrets": st.lists(st.sampled_from(["a", "b", "c"])).map(
+                lambda names: [{"name": name} for name in names]
+            ),
+            "targetContainer": st.sampled_from([None, None, *NAMES]),
+        }
+    ),
+)
+# One in three without injection settings: skipped with payload-image-unset.
 engine_configs = st.builds(
     EngineConfig,
     namespace=st.just("llm"),
     name=st.just("blend"),
     kv_transfer_config=st.just('{"kv_role":"kv_both"}'),
-    cudagraph=st.sampled_from(["eager", "piecewise", "full_decode_only"]),
-    image_pull_secrets=st.lists(st.sampled_from(["a", "b", "c"]), unique=True).map(tuple),
-    payload_image=st.sampled_from(
-        [PayloadImage("r/cb", "1"), PayloadImage("r/cb", "sha256:0"), None]
-    ),
-    target_container=st.sampled_from([None, None, *NAMES]),
+    injection=st.one_of(injections, injections, st.none()),
 )
 # Mostly engines that exist: injections are the interesting case.
 engines = st.tuples(st.sampled_from([True, True, True, False]), engine_configs).map(
@@ -177,15 +189,16 @@ def test_owned_flags_appear_exactly_once_after_injection(pod: dict, engine: Any)
     target = next(c for c in outcome.pod["spec"]["containers"] if c["name"] == outcome.container)
     args = target["args"]
     options = args[: args.index("--")] if "--" in args else args
-    names = [parsed.name for token in options if (parsed := parse_flag(token)) is not None]
+    names = [flag[0] for token in options if (flag := parse_flag(token)) is not None]
     for flag in ("--attention-backend", "--kv-transfer-config", "--block-size"):
         assert names.count(flag) == 1
     assert names.count("--pipeline-parallel-size") == 1
     assert "--enable-chunked-prefill" not in names
     assert "--async-scheduling" not in names
-    assert names.count("--enforce-eager") == (1 if engine.cudagraph == "eager" else 0)
+    cudagraph = engine.injection.cudagraph
+    assert names.count("--enforce-eager") == (1 if cudagraph == "eager" else 0)
     assert "--no-enforce-eager" not in names
-    if engine.cudagraph == "full_decode_only":
+    if cudagraph == "full_decode_only":
         assert names.count("--compilation-config") == 1
 
 

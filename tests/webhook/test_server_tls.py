@@ -12,13 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from webhook.constants import INJECTED_ANNOTATION
-from webhook.engines import EngineResolver
-from webhook.patch import apply_patch
+from lmcache_k8s.names import CACHEBLEND_INJECTED_ANNOTATION
+from webhook.resolver import EngineResolver
 from webhook.server import MAX_BODY_BYTES, create_app
 from webhook.tls import ReloadingTLS
 
-from .builders import pod, review
+from .builders import apply_patch, pod, review
 from .conftest import TLSFiles, Webhook, make_tls_files
 from .pki import write_pair
 from .serving import RunningWebhook
@@ -70,7 +69,7 @@ def test_admission_review_is_answered_with_uid_and_patch(webhook: Webhook) -> No
 def test_resending_the_patched_pod_gets_no_patch(webhook: Webhook) -> None:
     original = pod()
     patched = apply_patch(original, decoded_patch(post(webhook, review(original))))
-    assert patched["metadata"]["annotations"][INJECTED_ANNOTATION] == "true"
+    assert patched["metadata"]["annotations"][CACHEBLEND_INJECTED_ANNOTATION] == "true"
     again = post(webhook, review(patched, uid="again"))
     assert again.json()["response"] == {"uid": "again", "allowed": True}
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from webhook.engine import EngineConfigError
-from webhook.engines import STALE_LIMIT, EngineRef, EngineResolver, parse_engine_ref
+from webhook.connection import EngineConfigError
 from webhook.kube import KubeApiError
+from webhook.resolver import STALE_LIMIT, EngineRef, EngineResolver, parse_engine_ref
 
 from .builders import connection_data
 
@@ -103,11 +103,11 @@ def test_stale_engine_is_served_at_once_and_refreshed_in_background() -> None:
         source.add("llm", cudagraph="piecewise")
         clock.now += TTL + 1
         served = await resolver.resolve(BLEND, "llm")
-        assert served is not None and served.cudagraph == "eager"  # no wait for the API
+        assert served is not None and served.injection.cudagraph == "eager"  # no wait for the API
         for _ in range(10):  # let the background task run
             await asyncio.sleep(0)
         refreshed = await resolver.resolve(BLEND, "llm")
-        assert refreshed is not None and refreshed.cudagraph == "piecewise"
+        assert refreshed is not None and refreshed.injection.cudagraph == "piecewise"
 
     asyncio.run(scenario())
     assert len(source.calls) == 2
@@ -212,13 +212,3 @@ def test_unusable_configmap_raises_and_is_asked_again() -> None:
 
     asyncio.run(scenario())
     assert len(source.calls) == 2
-
-
-def test_preloaded_engine_needs_no_request() -> None:
-    from webhook.engine import parse_connection_data
-
-    source, clock = Source(), Clock()
-    resolver = make(source, clock)
-    resolver.preload(parse_connection_data("llm", "blend", connection_data()))
-    assert asyncio.run(resolver.resolve(BLEND, "llm")) is not None
-    assert source.calls == []

@@ -24,8 +24,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from webhook.constants import CONNECTION_CONFIGMAP_SUFFIX
-from webhook.engine import EngineConfig, EngineConfigError, parse_connection_data
+from lmcache_k8s.names import CONNECTION_SUFFIX
+from webhook.connection import EngineConfig, EngineConfigError, parse_connection_data
 from webhook.kube import KubeApiError
 from webhook.metrics import Metrics
 
@@ -58,7 +58,7 @@ def parse_engine_ref(value: str) -> EngineRef | None:
         return None
     if namespace and (len(namespace) > 63 or not _NAMESPACE.match(namespace)):
         return None
-    if len(name + CONNECTION_CONFIGMAP_SUFFIX) > 253 or not _NAME.match(name):
+    if len(name + CONNECTION_SUFFIX) > 253 or not _NAME.match(name):
         return None
     return EngineRef(namespace=namespace or None, name=name)
 
@@ -97,10 +97,6 @@ class EngineResolver:
             if namespace and (namespace, ref.name) not in keys:
                 keys.append((namespace, ref.name))
         return keys
-
-    def preload(self, config: EngineConfig) -> None:
-        """Seed the cache (benchmarks, tests, warm-up)."""
-        self._entries[(config.namespace, config.name)] = _Entry(config, self._clock())
 
     async def resolve(self, ref: EngineRef, pod_namespace: str) -> EngineConfig | None:
         """The engine the pod means, or None. Raises KubeApiError / EngineConfigError."""
@@ -190,7 +186,7 @@ class EngineResolver:
     async def _fetch(self, key: Key) -> EngineConfig | None:
         namespace, name = key
         try:
-            configmap = await self._fetch_configmap(namespace, name + CONNECTION_CONFIGMAP_SUFFIX)
+            configmap = await self._fetch_configmap(namespace, name + CONNECTION_SUFFIX)
         except KubeApiError:
             self._count_api("error")
             raise
