@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from lmcache_k8s.values import CoordinatorRef, Values
+from lmcache_k8s.values import BlendCoordinatorRef, CoordinatorRef, Values
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "lmcache"
 SCHEMA_FILE = CHART / "values.schema.json"
@@ -74,6 +74,7 @@ def defaults_template() -> str:
     ]
     blocks = {kind: model for kind, (model, _) in KINDS.items()}
     blocks["coordinatorRef"] = CoordinatorRef
+    blocks["blendCoordinatorRef"] = BlendCoordinatorRef
     for kind, model in blocks.items():
         body = json.dumps(defaults(model), sort_keys=True, separators=(",", ":"))
         lines.append(f'{{{{- define "lmcache.defaults.{kind}" -}}}}{body}{{{{- end -}}}}')

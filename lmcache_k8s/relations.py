@@ -13,11 +13,22 @@ from typing import Any
 
 from lmcache_k8s.errors import Issue, join_path
 from lmcache_k8s.names import METRICS_SUFFIX
-from lmcache_k8s.values import KINDS, CoordinatorRef, CoordinatorSpec, ServerSpec
+from lmcache_k8s.values import (
+    KINDS,
+    BlendCoordinatorRef,
+    CoordinatorRef,
+    CoordinatorSpec,
+    ServerSpec,
+)
 
 _SERVER = ServerSpec()
 _COORD = CoordinatorSpec()
 _REF = CoordinatorRef()
+_BLEND_REF = BlendCoordinatorRef()
+BLEND_WITHOUT_EVENTS = (
+    "false: lmcache then disables fleet CacheBlend matching (the coordinator builds its blend"
+    " index from cache events) and this engine matches locally only"
+)
 # Below this multiple of an engine's heartbeat interval, one late heartbeat evicts it.
 TIMEOUT_HEARTBEAT_FACTOR = 3
 
@@ -123,6 +134,11 @@ def warnings(values: dict[str, Any]) -> list[Issue]:
                 )
             )
     for kind, name, spec in _engines(values):
+        ref = _get(spec, "coordinator")
+        if kind == "cacheBlendEngines" and isinstance(ref, dict):
+            if _get(ref, "l2EventReporting", default=_BLEND_REF.l2EventReporting) is False:
+                path = f"{kind}.{name}.coordinator.l2EventReporting"
+                out.append(Issue(path, BLEND_WITHOUT_EVENTS))
         target = _get(spec, "coordinator", "ref", "name")
         if target not in coordinators:
             continue

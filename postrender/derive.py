@@ -218,6 +218,9 @@ def derive(workload: Workload, around: Neighbours) -> Derived:
                 where,
             )
         )
+    if workload.values_map == "cacheBlendEngines" and isinstance(entry.get("coordinator"), dict):
+        # An absent switch is off, not the blend default (on): relations.warnings says so.
+        entry["coordinator"].setdefault("l2EventReporting", False)
     if adapters:
         entry["l2Backends"] = adapters
     if extra:

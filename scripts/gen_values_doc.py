@@ -65,6 +65,7 @@ RELATIONS: dict[str, dict[str, str]] = {
     "cacheBlendEngines": {
         **_ENGINE_RELATIONS,
         "injection.targetContainer": "unset: the vLLM pod's first container",
+        "coordinator.l2EventReporting": "a warning when `false` (post-renderer and NOTES)",
     },
     "coordinators": {
         "replicas": "a warning when > 1: the registry is in memory, replicas do not share it",

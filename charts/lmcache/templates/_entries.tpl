@@ -56,7 +56,8 @@ false, 0, "" or {} in .over wins; null means "not set" and keeps .base. Keys lis
 
 {{/*
 One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" "engines"
-"name" $name). An engine's coordinator block gets the CoordinatorRef defaults too.
+"name" $name). An engine's coordinator block gets the CoordinatorRef defaults too (a
+CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default).
 */}}
 {{- define "lmcache.entry" -}}
 {{- $root := .root -}}
@@ -64,7 +65,7 @@ One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" 
 {{- $defaults := include (printf "lmcache.defaults.%s" .kind) $root | fromJson -}}
 {{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector")) | fromJson -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
-{{- $ref := include "lmcache.defaults.coordinatorRef" $root | fromJson -}}
+{{- $ref := include (ternary "lmcache.defaults.blendCoordinatorRef" "lmcache.defaults.coordinatorRef" (eq .kind "cacheBlendEngines")) $root | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}
 {{- end -}}
 {{- toJson $spec -}}

@@ -96,6 +96,9 @@ same rules and wording as relations.warnings. NOTES.txt prints them.
 {{- range $kind := include "lmcache.engineKinds" $root | fromJsonArray -}}
 {{- range $name := include "lmcache.entryNames" (dict "root" $root "kind" $kind) | fromJsonArray -}}
 {{- $s := include "lmcache.entry" (dict "root" $root "kind" $kind "name" $name) | fromJson -}}
+{{- if and (eq $kind "cacheBlendEngines") (kindIs "map" $s.coordinator) (eq (toString $s.coordinator.l2EventReporting) "false") -}}
+{{- $warnings = append $warnings (printf "cacheBlendEngines.%s.coordinator.l2EventReporting: false: lmcache then disables fleet CacheBlend matching (the coordinator builds its blend index from cache events) and this engine matches locally only" $name) -}}
+{{- end -}}
 {{- if and (kindIs "map" $s.coordinator) (kindIs "map" $s.coordinator.ref) -}}
 {{- $target := toString $s.coordinator.ref.name -}}
 {{- if hasKey ($root.Values.coordinators | default dict) $target -}}
