@@ -1,7 +1,16 @@
-"""Suite-wide hooks. The runtime tier's per-scenario summary is printed here because, under
-pytest-xdist, only the controller writes the terminal and it loads this conftest only."""
+"""Suite-wide hooks for the runtime tier (tests/runtime).
+
+Its tests run first, so the worker that starts its processes does so while the other worker
+runs the rest of the suite. Its per-scenario summary is printed here because, under
+pytest-xdist, only the controller writes the terminal, and it loads this conftest only.
+"""
 
 from __future__ import annotations
+
+
+def pytest_collection_modifyitems(items) -> None:
+    # A stable sort: the tier's tests move to the front, every other order is kept.
+    items.sort(key=lambda item: "runtime_reports" not in getattr(item, "fixturenames", ()))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
@@ -10,9 +19,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
         for report in terminalreporter.stats.get(outcome, []):
             props = dict(getattr(report, "user_properties", []) or [])
             if "runtime_summary" in props:
-                summaries.setdefault(
-                    props["runtime_summary"].split(" (", 1)[0], props["runtime_summary"]
-                )
+                name = props["runtime_summary"].split(" (", 1)[0]
+                summaries.setdefault(name, props["runtime_summary"])
                 tier = props.get("runtime_tier") or tier
     if not summaries:
         return

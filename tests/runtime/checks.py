@@ -29,7 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from lmcache_k8s.names import COMPONENTS, COORDINATOR_LABEL, ENGINE_LABEL, KV_TRANSFER_CONFIG_KEY
 from lmcache_k8s.values import Values
 from tests.runtime import kubelet, node
-from tests.runtime.cluster import Cluster, Pod, Release, Scenario
+from tests.runtime.cluster import Cluster, Pod, Release, Scenario, selects
 
 POLL = 0.25  # seconds between attempts; the kubelet's period only bounds the budget
 # Seconds after a pod's startup probe succeeded that its other ports get to answer: the
@@ -340,8 +340,9 @@ def _services(cluster: Cluster, scenario: Scenario, up: list[Pod], report: Repor
         pods = cluster.endpoints(scenario, release, svc)
         if not pods:
             selector = spec.get("selector") or {}
+            skipped = [scenario.workloads[label] for label in scenario.skipped]
             if any(
-                _selects_skipped(scenario, release, selector, label) for label in scenario.skipped
+                w.namespace == release.namespace and selects(selector, w.labels) for w in skipped
             ):
                 report.ok(f"{name}: selects a workload this tier does not run: not checked")
             else:
@@ -377,16 +378,6 @@ def _services(cluster: Cluster, scenario: Scenario, up: list[Pod], report: Repor
 
 def _fqdn(svc: dict[str, Any], release: Release) -> str:
     return f"{svc['metadata']['name']}.{release.namespace}.svc.cluster.local"
-
-
-def _selects_skipped(scenario: Scenario, release: Release, selector, label: str) -> bool:
-    for rel, doc in ((r, d) for r in scenario.releases for d in r.docs):
-        if rel is release and f"{doc['kind']}/{doc['metadata']['name']}" == label:
-            labels = (((doc.get("spec") or {}).get("template") or {}).get("metadata") or {}).get(
-                "labels"
-            ) or {}
-            return all(labels.get(k) == v for k, v in selector.items())
-    return False
 
 
 def _monitors(cluster: Cluster, scenario: Scenario, up: list[Pod], report: Report) -> None:

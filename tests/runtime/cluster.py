@@ -73,7 +73,7 @@ class Scenario:
     isolated: bool = False  # shares no pod with another scenario, either way
     # filled by Cluster.start
     pods: dict[str, Pod] = field(default_factory=dict)  # "Kind/name" of the workload -> pod
-    workloads: dict[str, Workload] = field(default_factory=dict)  # same keys as pods
+    workloads: dict[str, Workload] = field(default_factory=dict)  # every workload, run or not
     skipped: dict[str, str] = field(default_factory=dict)  # workload -> why no pod
     dns: dict[str, str] = field(default_factory=dict)  # name -> address, as pods resolve it
 
@@ -222,14 +222,14 @@ class Cluster:
                 if doc.get("kind") not in WORKLOAD_KINDS:
                     continue
                 label = ref(doc) if not release.external else f"{ref(doc)} in {release.namespace}"
-                container = lmcache_container(doc)
-                if container is None:
-                    scenario.skipped[label] = "not an LMCache process (not run by this tier)"
-                    continue
                 labels = (doc["spec"]["template"].get("metadata") or {}).get("labels") or {}
                 scenario.workloads[label] = Workload(
                     release.namespace, labels, labels.get("app.kubernetes.io/component", "")
                 )
+                container = lmcache_container(doc)
+                if container is None:
+                    scenario.skipped[label] = "not an LMCache process (not run by this tier)"
+                    continue
                 key = None if scenario.isolated else _share_key(container)
                 if key is not None and key in self._shared:
                     pod, first = self._shared[key]
