@@ -26,12 +26,23 @@ from typing import Any
 from lmcache_k8s.errors import Issue, join_path
 from lmcache_k8s.lmcache_cli import rendered_flags
 from lmcache_k8s.names import ENGINE_MAPS, METRICS_SUFFIX
-from lmcache_k8s.values import KINDS, CoordinatorRef, CoordinatorSpec, ServerSpec
+from lmcache_k8s.values import (
+    KINDS,
+    BlendCoordinatorRef,
+    CoordinatorRef,
+    CoordinatorSpec,
+    ServerSpec,
+)
 
 _SERVER = ServerSpec()
 _COORD = CoordinatorSpec()
 _REF = CoordinatorRef()
 ALL_MAPS = tuple(KINDS)
+_BLEND_REF = BlendCoordinatorRef()
+BLEND_WITHOUT_EVENTS = (
+    "false: lmcache then disables fleet CacheBlend matching (the coordinator builds its blend"
+    " index from cache events) and this engine matches locally only"
+)
 # Below this multiple of an engine's heartbeat interval, one late heartbeat evicts it.
 TIMEOUT_HEARTBEAT_FACTOR = 3
 # The host's /dev/shm, which the engine shares with vLLM through hostIPC.
@@ -345,6 +356,24 @@ def single_coordinator_replica(values: dict[str, Any]) -> Iterator[Issue]:
                 f"{replicas} replicas do not share the in-memory registry; engines will see"
                 " different fleets",
             )
+
+
+@rule(
+    Doc(
+        ("cacheBlendEngines",),
+        "coordinator.l2EventReporting",
+        "defaults to `true` for CacheBlend engines: the coordinator builds its fleet blend index"
+        " from cache events; a warning when set to `false`",
+    ),
+    chart=Chart.WARNING,
+)
+def blend_engines_report_events(values: dict[str, Any]) -> Iterator[Issue]:
+    for kind, name, spec in _entries(values, ("cacheBlendEngines",)):
+        ref = _get(spec, "coordinator")
+        if not isinstance(ref, dict):
+            continue
+        if _get(ref, "l2EventReporting", default=_BLEND_REF.l2EventReporting) is False:
+            yield Issue(f"{kind}.{name}.coordinator.l2EventReporting", BLEND_WITHOUT_EVENTS)
 
 
 @rule(

@@ -194,10 +194,25 @@ class InjectionSpec(Strict):
     cudagraph: Literal["eager", "piecewise", "full_decode_only"] = "eager"
 
 
+# A CacheBlend engine's coordinator: cache-event reporting is on unless turned off.
+# lmcache 0.5.6 builds the coordinator's blend index from the engines' cache-event stream;
+# a blend engine with a coordinator URL but without --coordinator-event-reporting only warns
+# that fleet CacheBlend matching is disabled and matches locally
+# (lmcache/v1/multiprocess/server.py). relations.warnings reports an explicit false.
+# (A comment, not a docstring: pydantic would put a docstring into the values schema.)
+class BlendCoordinatorRef(CoordinatorRef):
+    l2EventReporting: bool = Field(
+        True,
+        description="--coordinator-event-reporting; without it lmcache disables fleet"
+        " CacheBlend matching and the engine matches locally only.",
+    )
+
+
 class CacheBlendSpec(EngineSpec):
     """One CacheBlend engine DaemonSet per entry."""
 
     server: BlendServerSpec = BlendServerSpec()
+    coordinator: BlendCoordinatorRef | None = None
     blend: BlendSpec = BlendSpec()
     injection: InjectionSpec
 

@@ -73,6 +73,11 @@ def read_back(workload: Workload) -> ReadBack:
     _FlagReader(out, program).read([str(t) for t in tokens])
     if workload.is_engine:
         out.coordinator_url = _coordinator_ref(out)
+    coordinator = out.entry.get("coordinator")
+    if workload.values_map == "cacheBlendEngines" and isinstance(coordinator, dict):
+        # A switch that is absent is off here, whatever the blend default (on) says: the
+        # values rules then warn that fleet CacheBlend matching is disabled.
+        coordinator.setdefault("l2EventReporting", False)
     _read_env(out, program)
     _read_replicas(out)
     return out

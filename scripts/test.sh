@@ -4,4 +4,4 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.tools/bin:$root/.venv/bin:$PATH"
-exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" -q "$@"
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup -q "$@"

@@ -81,6 +81,7 @@ def test_blend_flags_come_after_the_coordinator_flags_and_before_extra_args():
         "--disable-metrics",
         "--coordinator-url", "http://c:9300",
         "--coordinator-heartbeat-interval", "5",
+        "--coordinator-event-reporting",  # on by default for blend engines
         *BLEND_FLAGS,
         "--foo",
     ]  # fmt: skip

@@ -30,14 +30,15 @@ false, 0, "" or {} in .over wins; null means "not set" and keeps .base. Keys lis
 
 {{/*
 One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" "engines"
-"name" $name). An engine's coordinator block gets the CoordinatorRef defaults too.
+"name" $name). An engine's coordinator block gets the CoordinatorRef defaults too (a
+CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default).
 */}}
 {{- define "lmcache.entry" -}}
 {{- $over := index (index .root.Values .kind | default dict) .name | default dict -}}
 {{- $defaults := include (printf "lmcache.defaults.%s" .kind) . | fromJson -}}
 {{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector")) | fromJson -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
-{{- $ref := include "lmcache.defaults.coordinatorRef" . | fromJson -}}
+{{- $ref := include (ternary "lmcache.defaults.blendCoordinatorRef" "lmcache.defaults.coordinatorRef" (eq .kind "cacheBlendEngines")) . | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}
 {{- end -}}
 {{- toJson $spec -}}

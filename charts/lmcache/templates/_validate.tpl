@@ -89,6 +89,12 @@ WARNING rules of lmcache_k8s/relations.py, with their words. NOTES.txt prints th
 {{- $warnings = append $warnings (printf "coordinators.%s.replicas: %s replicas do not share the in-memory registry; engines will see different fleets" $e.name (include "lmcache.int" $e.spec.replicas)) -}}
 {{- end -}}
 {{- end -}}
+{{- /* blend_engines_report_events */ -}}
+{{- range $e := include "lmcache.entries" (list . "cacheBlendEngines") | fromJsonArray -}}
+{{- if and (kindIs "map" $e.spec.coordinator) (eq (toString $e.spec.coordinator.l2EventReporting) "false") -}}
+{{- $warnings = append $warnings (printf "cacheBlendEngines.%s.coordinator.l2EventReporting: false: lmcache then disables fleet CacheBlend matching (the coordinator builds its blend index from cache events) and this engine matches locally only" $e.name) -}}
+{{- end -}}
+{{- end -}}
 {{- /* instance_timeout_outlasts_heartbeats */ -}}
 {{- range $e := include "lmcache.entries" (list . "engines" "cacheBlendEngines") | fromJsonArray -}}
 {{- $target := dig "coordinator" "ref" "name" "" $e.spec -}}
