@@ -68,6 +68,17 @@ CACHEBLEND_INJECTED_ANNOTATION = "lmcache.ai/cacheblend-injected"
 CACHEBLEND_SKIP_REASON_ANNOTATION = "lmcache.ai/cacheblend-skip-reason"
 TRUE = "true"
 
+# --- the plain-LMCache injection webhook (SPEC 6: the reference operator's second webhook) --
+# The twins of the CacheBlend names above, for pods wired to a plain LMCache engine.
+LMCACHE_INJECT_LABEL = "lmcache.ai/lmcache-inject"
+LMCACHE_ENGINE_ANNOTATION = "lmcache.ai/lmcache-engine"
+LMCACHE_INJECTED_ANNOTATION = "lmcache.ai/lmcache-injected"
+LMCACHE_SKIP_REASON_ANNOTATION = "lmcache.ai/lmcache-skip-reason"
+# Written with either `*-injected` stamp: lmcache_k8s.connection.connection_hash() of the
+# kv-transfer-config the pod received, so a later reader can tell whether the pod still
+# matches its engine's ConfigMap.
+CONNECTION_HASH_ANNOTATION = "lmcache.ai/connection-hash"
+
 
 def chart_names() -> dict[str, object]:
     """The names the chart's templates use, keyed as `templates/_contract.tpl` exposes them."""
