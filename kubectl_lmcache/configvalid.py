@@ -1,0 +1,218 @@
+"""ConfigValid: the post-renderer's own checks, run on the live objects instead of a render.
+
+The live workloads and their side objects (connection ConfigMaps, Services) of one
+namespace go through `postrender.pipeline.process()`, exactly as `helm install` would have
+sent them. An object is valid when the post-renderer reports no error for it and would
+change nothing in it that the API server would keep; the messages are the post-renderer's
+own lines (`DaemonSet/my-cache: spec.template.spec.hostIPC: set to true: ...`).
+
+Two things differ between a render and a live object, and both are undone here:
+- fields only the server writes (status, uid, managedFields, ...) are dropped;
+- fields the API server fills in with defaults (probe `timeoutSeconds: 1`, port
+  `protocol: TCP`, ...) make the post-renderer's exact comparisons see a difference that is
+  not one. So a "change" counts only when the object still differs after the same defaults
+  are applied to both the live object and the post-renderer's output.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+# metadata the API server owns; the post-renderer never sees these in a render
+SERVER_METADATA = (
+    "managedFields",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "ownerReferences",
+)
+SERVER_ANNOTATIONS = (
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deprecated.daemonset.template.generation",
+    "deployment.kubernetes.io/revision",
+)
+# Kubernetes API defaults for the parts of a container the post-renderer writes
+# (k8s.io/api core/v1 defaults: probes, ports, downward-API env).
+PROBE_DEFAULTS = {
+    "timeoutSeconds": 1,
+    "periodSeconds": 10,
+    "successThreshold": 1,
+    "failureThreshold": 3,
+}
+PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+
+try:  # libyaml, when PyYAML was built with it
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+@dataclass
+class Verdict:
+    valid: bool = True
+    messages: list[str] = field(default_factory=list)  # why not valid: the post-renderer's lines
+    notes: list[str] = field(default_factory=list)  # its warnings that do not fail the check
+
+
+def strip_server_fields(obj: dict[str, Any], kind: str, api_version: str) -> dict[str, Any]:
+    """The object as a manifest: kind and apiVersion back on, server-owned fields off."""
+    out = {k: v for k, v in obj.items() if k not in ("status", "kind", "apiVersion")}
+    out = {"apiVersion": api_version, "kind": kind, **copy.deepcopy(out)}
+    meta = out.setdefault("metadata", {})
+    for key in SERVER_METADATA:
+        meta.pop(key, None)
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        for key in SERVER_ANNOTATIONS:
+            annotations.pop(key, None)
+    return out
+
+
+def with_api_defaults(obj: Any) -> Any:
+    """A copy with the API server's defaults filled into every container's probes, ports, env."""
+    obj = copy.deepcopy(obj)
+    pod = (
+        (((obj.get("spec") or {}).get("template") or {}).get("spec"))
+        if isinstance(obj, dict)
+        else None
+    )
+    if not isinstance(pod, dict):
+        return obj
+    for group in ("containers", "initContainers"):
+        for container in pod.get(group) or []:
+            if not isinstance(container, dict):
+                continue
+            for key in PROBES:
+                probe = container.get(key)
+                if isinstance(probe, dict):
+                    for name, value in PROBE_DEFAULTS.items():
+                        probe.setdefault(name, value)
+                    if isinstance(probe.get("httpGet"), dict):
+                        probe["httpGet"].setdefault("scheme", "HTTP")
+            for port in container.get("ports") or []:
+                if isinstance(port, dict):
+                    port.setdefault("protocol", "TCP")
+            for env in container.get("env") or []:
+                ref = (
+                    ((env or {}).get("valueFrom") or {}).get("fieldRef")
+                    if isinstance(env, dict)
+                    else None
+                )
+                if isinstance(ref, dict):
+                    ref.setdefault("apiVersion", "v1")
+            resources = container.get("resources")
+            if isinstance(resources, dict):
+                container["resources"] = _quantities(resources)
+    return obj
+
+
+def _quantities(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _quantities(v) for k, v in node.items()}
+    if isinstance(node, int | float) and not isinstance(node, bool):
+        return str(node)
+    return node
+
+
+def diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """Paths where two trees differ, spelled as the post-renderer spells them (`x.y[0].z`)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[str] = []
+        for key in sorted(set(a) | set(b), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in a or key not in b:
+                out.append(path)
+            else:
+                out.extend(diff_paths(a[key], b[key], path))
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        out = []
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            out.extend(diff_paths(x, y, f"{prefix}[{i}]"))
+        return out
+    return [] if a == b else [prefix]
+
+
+def _overlaps(path: str, others: Iterable[str]) -> bool:
+    for other in others:
+        short, long = sorted((path, other), key=len)
+        if long == short or long.startswith(short + ".") or long.startswith(short + "["):
+            return True
+    return False
+
+
+_LINE = re.compile(r"^(?P<where>[A-Za-z]+/[^:\s]+): (?P<path>[^:\s]+): (?P<message>.*)$", re.DOTALL)
+
+
+def _split(line: str) -> tuple[str, str]:
+    """(Kind/name, path) of a post-renderer line; ("", "") when it names no object."""
+    m = _LINE.match(line)
+    return (m["where"], m["path"]) if m else ("", "")
+
+
+def _owners(where: str, verdicts: dict[str, Verdict]) -> list[str]:
+    """The workloads a line is about: itself, the entry a side object belongs to, else all."""
+    if where in verdicts:
+        return [where]
+    name = where.partition("/")[2]
+    owners = [ref for ref in verdicts if name.startswith(ref.partition("/")[2] + "-")]
+    return owners or list(verdicts)
+
+
+def check(objects: list[dict[str, Any]]) -> dict[str, Verdict]:
+    """Run the post-renderer on one namespace's manifests; a verdict per `Kind/name`.
+
+    `objects` are manifests (strip_server_fields). Every workload in them gets a verdict;
+    an error line that names no object fails every workload (the stream itself is bad).
+    """
+    from postrender.pipeline import process  # loads pydantic: only when there is work
+
+    refs = [f"{o['kind']}/{o['metadata']['name']}" for o in objects]
+    workloads = [
+        r for r, o in zip(refs, objects, strict=True) if o["kind"] in ("DaemonSet", "Deployment")
+    ]
+    verdicts = {ref: Verdict() for ref in workloads}
+    if not workloads:
+        return verdicts
+    # JSON documents are YAML, and dumping them is ~20x faster than a YAML emitter
+    text = "".join("---\n" + json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
+    outcome = process(text)
+    for line in outcome.errors:
+        where, _ = _split(line)
+        for ref in _owners(where, verdicts):
+            verdicts[ref].valid = False
+            verdicts[ref].messages.append(line)
+    changed_paths: dict[str, list[str]] = {}  # ref -> paths the API server would keep changed
+    raw_paths: dict[str, list[str]] = {}
+    if outcome.output is not None and outcome.changed:
+        after = [d for d in yaml.load_all(outcome.output, Loader=_Loader) if d is not None]
+        for ref, before, now in zip(refs, objects, after, strict=False):
+            if ref in verdicts and before != now:
+                raw_paths[ref] = diff_paths(before, now)
+                changed_paths[ref] = diff_paths(with_api_defaults(before), with_api_defaults(now))
+    for line in outcome.warnings:
+        where, path = _split(line)
+        if where not in verdicts:
+            continue
+        if _overlaps(path, changed_paths.get(where, ())):
+            verdicts[where].valid = False
+            verdicts[where].messages.append(line)
+        elif not _overlaps(path, raw_paths.get(where, ())):
+            verdicts[where].notes.append(line)  # a rule's warning, not a fix-up
+    for ref, paths in changed_paths.items():
+        if paths and verdicts[ref].valid:
+            # a change no line explains (should not happen): still report it, by path
+            verdicts[ref].valid = False
+            verdicts[ref].messages.append(
+                f"{ref}: the post-renderer would change {', '.join(paths)}"
+            )
+    return verdicts
