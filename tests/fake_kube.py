@@ -323,9 +323,7 @@ class FakeKubeState:
         self.requests.append((namespace, name, "200"))
         return 200, obj
 
-    def _list(
-        self, resource: Resource, namespace: str, query: dict[str, str]
-    ) -> tuple[int, Any]:
+    def _list(self, resource: Resource, namespace: str, query: dict[str, str]) -> tuple[int, Any]:
         denied = self._forbidden("list", resource, namespace)
         if denied:
             return denied
