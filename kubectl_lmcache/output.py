@@ -194,7 +194,7 @@ def describe(
             out.append("Endpoints:\n")
             out.append(table(headers, [_endpoint_row(e, probed) for e in s.endpoints], "  "))
         else:
-            out.append("Endpoints:     <none>\n")
+            out.append(_field("Endpoints", "<none>"))
     else:
         pods = [
             [
@@ -207,7 +207,7 @@ def describe(
         out.append(
             "Pods:\n" + table(["POD", "NODE", "PHASE"], pods, "  ")
             if pods
-            else "Pods:          <none>\n"
+            else _field("Pods", "<none>")
         )
         if coordinated_engines is not None:
             out.append(_field("Engines", ", ".join(coordinated_engines) or "<none>"))
@@ -223,7 +223,9 @@ def describe(
 
 def _consumers(consumers: list[Consumer]) -> str:
     if not consumers:
-        return "Consumers:     <none> (no pod mounts, references or was injected with this connection)\n"
+        return _field(
+            "Consumers", "<none> (no pod mounts, references or was injected with this connection)"
+        )
     rows = [
         [c.namespace, c.pod, c.node or "<none>", c.wiring, c.state, c.detail] for c in consumers
     ]
@@ -245,7 +247,7 @@ def _consumers(consumers: list[Consumer]) -> str:
 
 def _events(events: list[WarningEvent], now: datetime.datetime) -> str:
     if not events:
-        return "Events:        <no Warning events>\n"
+        return _field("Events", "<no Warning events>")
     rows = [[age(e.last_seen, now), str(e.count), e.reason, e.object, e.message] for e in events]
     return "Events (Warning):\n" + table(
         ["LAST SEEN", "COUNT", "REASON", "OBJECT", "MESSAGE"], rows, "  "

@@ -387,6 +387,9 @@ class FakeKubeState:
 def _handler(state: FakeKubeState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # headers and body are two writes: without TCP_NODELAY, Nagle's algorithm and the
+        # client's delayed ACK add ~40 ms to every response, as no real API server does
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             pass
@@ -407,7 +410,10 @@ def _handler(state: FakeKubeState) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-            if self.headers.get("Authorization") != f"Bearer {state.token}":
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            # the API server takes the scheme in any case (client-go's in-cluster config
+            # and the Python client's send "bearer")
+            if scheme.lower() != "bearer" or token.strip() != state.token:
                 status, body = 401, status_body(401, "Unauthorized", "Unauthorized")
                 with state.lock:
                     state.requests.append(("", self.path, "401"))
