@@ -50,6 +50,9 @@ PROBE_DEFAULTS = {
 }
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 
+# a document marker, as the post-renderer cuts its stream (postrender/stream.py)
+_MARKER = re.compile(r"^---(?=[ \t\r]|$)\n?", re.MULTILINE)
+
 try:  # libyaml, when PyYAML was built with it
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover
@@ -78,41 +81,42 @@ def strip_server_fields(obj: dict[str, Any], kind: str, api_version: str) -> dic
 
 
 def with_api_defaults(obj: Any) -> Any:
-    """A copy with the API server's defaults filled into every container's probes, ports, env."""
-    obj = copy.deepcopy(obj)
-    pod = (
-        (((obj.get("spec") or {}).get("template") or {}).get("spec"))
-        if isinstance(obj, dict)
-        else None
-    )
-    if not isinstance(pod, dict):
+    """A copy with the API server's defaults filled into every container's probes, ports, env.
+
+    Only the pod template is copied deeply; the rest of the object is shared with `obj`.
+    """
+    if not isinstance(obj, dict) or not isinstance(obj.get("spec"), dict):
         return obj
+    template = obj["spec"].get("template")
+    if not isinstance(template, dict) or not isinstance(template.get("spec"), dict):
+        return obj
+    pod = copy.deepcopy(template["spec"])
     for group in ("containers", "initContainers"):
         for container in pod.get(group) or []:
-            if not isinstance(container, dict):
-                continue
-            for key in PROBES:
-                probe = container.get(key)
-                if isinstance(probe, dict):
-                    for name, value in PROBE_DEFAULTS.items():
-                        probe.setdefault(name, value)
-                    if isinstance(probe.get("httpGet"), dict):
-                        probe["httpGet"].setdefault("scheme", "HTTP")
-            for port in container.get("ports") or []:
-                if isinstance(port, dict):
-                    port.setdefault("protocol", "TCP")
-            for env in container.get("env") or []:
-                ref = (
-                    ((env or {}).get("valueFrom") or {}).get("fieldRef")
-                    if isinstance(env, dict)
-                    else None
-                )
-                if isinstance(ref, dict):
-                    ref.setdefault("apiVersion", "v1")
-            resources = container.get("resources")
-            if isinstance(resources, dict):
-                container["resources"] = _quantities(resources)
-    return obj
+            if isinstance(container, dict):
+                _default_container(container)
+    return {**obj, "spec": {**obj["spec"], "template": {**template, "spec": pod}}}
+
+
+def _default_container(container: dict[str, Any]) -> None:
+    for key in PROBES:
+        probe = container.get(key)
+        if isinstance(probe, dict):
+            for name, value in PROBE_DEFAULTS.items():
+                probe.setdefault(name, value)
+            if isinstance(probe.get("httpGet"), dict):
+                probe["httpGet"].setdefault("scheme", "HTTP")
+    for port in container.get("ports") or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+    for env in container.get("env") or []:
+        source = env.get("valueFrom") if isinstance(env, dict) else None
+        ref = source.get("fieldRef") if isinstance(source, dict) else None
+        if isinstance(ref, dict):
+            ref.setdefault("apiVersion", "v1")
+    resources = container.get("resources")
+    if isinstance(resources, dict):
+        container["resources"] = _quantities(resources)
 
 
 def _quantities(node: Any) -> Any:
@@ -184,8 +188,8 @@ def check(objects: list[dict[str, Any]]) -> dict[str, Verdict]:
     if not workloads:
         return verdicts
     # JSON documents are YAML, and dumping them is ~20x faster than a YAML emitter
-    text = "".join("---\n" + json.dumps(o, ensure_ascii=False) + "\n" for o in objects)
-    outcome = process(text)
+    pieces = [json.dumps(o, ensure_ascii=False) + "\n" for o in objects]
+    outcome = process("".join("---" + "\n" + piece for piece in pieces))
     for line in outcome.errors:
         where, _ = _split(line)
         for ref in _owners(where, verdicts):
@@ -194,11 +198,14 @@ def check(objects: list[dict[str, Any]]) -> dict[str, Verdict]:
     changed_paths: dict[str, list[str]] = {}  # ref -> paths the API server would keep changed
     raw_paths: dict[str, list[str]] = {}
     if outcome.output is not None and outcome.changed:
-        after = [d for d in yaml.load_all(outcome.output, Loader=_Loader) if d is not None]
-        for ref, before, now in zip(refs, objects, after, strict=False):
-            if ref in verdicts and before != now:
-                raw_paths[ref] = diff_paths(before, now)
-                changed_paths[ref] = diff_paths(with_api_defaults(before), with_api_defaults(now))
+        # Documents nobody changed come back byte for byte: parse only the others.
+        after = _MARKER.split(outcome.output)[1:]
+        for ref, before, piece, now_text in zip(refs, objects, pieces, after, strict=False):
+            if ref not in verdicts or now_text == piece:
+                continue
+            now = yaml.load(now_text, Loader=_Loader)
+            raw_paths[ref] = diff_paths(before, now)
+            changed_paths[ref] = diff_paths(with_api_defaults(before), with_api_defaults(now))
     for line in outcome.warnings:
         where, path = _split(line)
         if where not in verdicts:

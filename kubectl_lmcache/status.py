@@ -237,15 +237,21 @@ def compute(snapshot: Snapshot) -> list[Status]:
     """Every engine, CacheBlend engine and coordinator in the snapshot, with its status."""
     unreadable = [snapshot.short[k.kind] for k in STATUS_KINDS if not snapshot.readable(k)]
     verdicts = config_verdicts(snapshot)
-    pods_by_ns: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    # pods by (namespace, engine or coordinator label): each entry only looks at its own
+    pods_by_entry: dict[tuple[str, bool, str], list[dict[str, Any]]] = defaultdict(list)
     for pod in snapshot.items(PODS):
-        pods_by_ns[pod["metadata"].get("namespace", "")].append(pod)
+        labels, namespace = _labels(pod), pod["metadata"].get("namespace", "")
+        if ENGINE_LABEL in labels:
+            pods_by_entry[(namespace, False, labels[ENGINE_LABEL])].append(pod)
+        if COORDINATOR_LABEL in labels:
+            pods_by_entry[(namespace, True, labels[COORDINATOR_LABEL])].append(pod)
     out = []
     for entry in group(snapshot):
+        pods = pods_by_entry[(entry.namespace, entry.coordinator, entry.name)]
         if entry.coordinator:
-            status = _coordinator(entry, snapshot, pods_by_ns[entry.namespace])
+            status = _coordinator(entry, snapshot, pods)
         else:
-            status = _engine(entry, snapshot, pods_by_ns[entry.namespace])
+            status = _engine(entry, snapshot, pods)
         verdict = verdicts.get((entry.namespace, status.workload)) if status.workload else None
         _finish(status, verdict, unreadable, snapshot)
         out.append(status)

@@ -192,6 +192,9 @@ class FakeKubeState:
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     resource_version: int = 1000
+    # benchmarks only: remember filtered lists (objects must not be changed in place then)
+    cache_lists: bool = False
+    _list_cache: dict[tuple[str, ...], list[dict[str, Any]]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- objects ----------------------------------------------------------------------------
@@ -225,6 +228,7 @@ class FakeKubeState:
 
     def delete(self, kind: str, namespace: str, name: str) -> None:
         with self.lock:
+            self.resource_version += 1
             self.objects.pop((BY_KIND[kind].plural, namespace, name), None)
 
     def put_configmap(self, namespace: str, name: str, data: dict[str, str]) -> None:
@@ -327,19 +331,21 @@ class FakeKubeState:
         denied = self._forbidden("list", resource, namespace)
         if denied:
             return denied
-        try:
-            labels = label_matcher(query.get("labelSelector", ""))
-            fields = field_matcher(query.get("fieldSelector", ""))
-        except SelectorError as exc:
-            return 400, status_body(400, "BadRequest", str(exc))
-        items = []
-        for (plural, ns, _name), obj in sorted(self.objects.items()):
-            if plural != resource.plural or (namespace and ns != namespace):
-                continue
-            if not labels(obj["metadata"].get("labels") or {}) or not fields(obj):
-                continue
-            item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
-            items.append(item)
+        key = (
+            resource.plural,
+            namespace,
+            query.get("labelSelector", ""),
+            query.get("fieldSelector", ""),
+            str(self.resource_version),
+        )
+        items = self._list_cache.get(key) if self.cache_lists else None
+        if items is None:
+            try:
+                items = self._select(resource, namespace, key[2], key[3])
+            except SelectorError as exc:
+                return 400, status_body(400, "BadRequest", str(exc))
+            if self.cache_lists:
+                self._list_cache[key] = items
         meta: dict[str, Any] = {"resourceVersion": str(self.resource_version)}
         start = int(query.get("continue") or 0)
         limit = int(query.get("limit") or 0)
@@ -355,6 +361,19 @@ class FakeKubeState:
             "metadata": meta,
             "items": items,
         }
+
+    def _select(
+        self, resource: Resource, namespace: str, label_selector: str, field_selector: str
+    ) -> list[dict[str, Any]]:
+        labels, fields = label_matcher(label_selector), field_matcher(field_selector)
+        items = []
+        for (plural, ns, _name), obj in sorted(self.objects.items()):
+            if plural != resource.plural or (namespace and ns != namespace):
+                continue
+            if not labels(obj["metadata"].get("labels") or {}) or not fields(obj):
+                continue
+            items.append({k: v for k, v in obj.items() if k not in ("kind", "apiVersion")})
+        return items
 
     def _proxy(self, resource: Resource, namespace: str, target: str, rest: str):
         denied = self._forbidden("get", resource, namespace, target, "proxy")
