@@ -14,6 +14,7 @@ kubectl pages) and `get` on `pods/proxy` and `services/proxy` for `--probe`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -139,6 +140,9 @@ class Kube:
         self.namespace = namespace  # the context's namespace: the default for -n
         self.server = server
         self._timeout = request_timeout
+        # what went wrong while getting credentials (an exec plugin that failed), shown
+        # with a 401 because the client sends the request without them
+        self.credential_problems: list[str] = []
 
     # -- raw calls --------------------------------------------------------------------------
     def _get(self, path: str, query: Mapping[str, str], verb: str, kind: Kind, ns: str | None):
@@ -161,7 +165,12 @@ class Kube:
                 f"cannot reach the API server at {self.server}: {_cause(exc)}"
             ) from None
         if response.status >= 400:
-            raise _status_error(response.status, response.data or b"", verb, kind, ns)
+            error = _status_error(response.status, response.data or b"", verb, kind, ns)
+            if response.status == 401 and self.credential_problems:
+                error.args = (
+                    f"{error}; getting credentials failed: {'; '.join(self.credential_problems)}",
+                )
+            raise error
         return response.data or b""
 
     def list(
@@ -203,6 +212,24 @@ class Kube:
 
     def close(self) -> None:
         self._api.close()
+
+
+class _CapturedLog(logging.Handler):
+    """Collects the kubernetes client's log errors (instead of printing them as it does)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().strip())
+
+    def __enter__(self) -> _CapturedLog:
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
 
 
 def _cause(exc: BaseException) -> str:
@@ -249,18 +276,21 @@ def connect(target: Target, environ: Mapping[str, str] | None = None) -> Kube:
             raise NoClusterError(f"the kubeconfig {target.kubeconfig} does not exist")
         try:
             contexts, current = kube_config.list_kube_config_contexts(config_file=paths)
-            kube_config.load_kube_config(
-                config_file=paths,
-                context=target.context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
+            with _CapturedLog() as log:  # the client logs exec plugin failures, then goes on
+                kube_config.load_kube_config(
+                    config_file=paths,
+                    context=target.context,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
         except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
             raise NoClusterError(f"cannot use the kubeconfig {paths}: {exc}") from None
+        credential_problems = log.messages
         name = target.context or (current or {}).get("name")
         context = next((c for c in contexts or [] if c.get("name") == name), {})
         namespace = (context.get("context") or {}).get("namespace") or "default"
     elif env.get("KUBERNETES_SERVICE_HOST"):
+        credential_problems = []
         sa = target.service_account_dir
         try:
             InClusterConfigLoader(
@@ -279,4 +309,6 @@ def connect(target: Target, environ: Mapping[str, str] | None = None) -> Kube:
         )
     client = ApiClient(configuration=configuration)
     client.user_agent = USER_AGENT
-    return Kube(client, namespace, configuration.host, target.request_timeout)
+    kube = Kube(client, namespace, configuration.host, target.request_timeout)
+    kube.credential_problems = credential_problems
+    return kube

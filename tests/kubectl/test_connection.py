@@ -165,3 +165,23 @@ def test_the_console_script_is_a_kubectl_plugin(api: Api):
         "describe",
         "wait",
     ]
+
+
+def test_a_failing_exec_plugin_is_named_with_the_401(api: Api, kube_tls, tmp_path: Path):
+    plugin = tmp_path / "get-token"
+    plugin.write_text("#!/bin/sh\necho 'the SSO session has expired' >&2\nexit 1\n")
+    plugin.chmod(0o755)
+    user = f"""- name: plugin-user
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: {plugin}
+      interactiveMode: Never"""
+    kubeconfig = write_kubeconfig(
+        tmp_path / "kc", api.url, kube_tls.ca.pem, user=user, namespace="capture"
+    )
+    code, _, err = run_with(connect, "--kubeconfig", str(kubeconfig), "get")
+    assert code == 1
+    assert err.startswith("error: the API server rejected the credentials (401 Unauthorized)")
+    assert "getting credentials failed:" in err
+    assert "the SSO session has expired" in err
