@@ -137,6 +137,8 @@ def probe(kube: Kube, statuses: list[Status]) -> None:
                 coordinator_service(s.coordinator_url, s.namespace) if s.coordinator_url else None
             )
             instances = targets.get(target) if target else None
+            if isinstance(instances, str):
+                s.notes.append(f"registration unknown: {s.coordinator_url}/instances: {instances}")
             for e in s.endpoints:
                 if e.probe is not None and isinstance(instances, set):
                     e.probe.registered = (e.pod_ip, e.metrics_port or 0) in instances

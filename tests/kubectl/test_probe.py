@@ -137,3 +137,14 @@ def test_engine_status_parsing_handles_the_single_l1_form():
 )
 def test_coordinator_urls_that_name_a_service(url, expected):
     assert coordinator_service(url, "capture") == expected
+
+
+def test_a_coordinator_not_answering_leaves_registration_unknown_and_says_why(probed: Api):
+    del probed.state.proxy[("services", NAMESPACE, "my-coordinator", "9301", "/instances")]
+    out = probed.run("describe", "my-cache", "--probe").out
+    rows = out.split("Endpoints:\n")[1].split("Consumers:")[0].splitlines()[1:]
+    assert {line.split()[8] for line in rows} == {"-"}
+    assert (
+        "registration unknown: http://my-coordinator.capture.svc:9301/instances: 503"
+        " ServiceUnavailable" in out
+    )
