@@ -18,7 +18,6 @@ API_VERSION = "lmcache.lmcache.ai/v1alpha1"
 ENGINE_KIND = "LMCacheEngine"
 CACHEBLEND_KIND = "CacheBlendEngine"
 COORDINATOR_KIND = "LMCacheCoordinator"
-KINDS = (ENGINE_KIND, CACHEBLEND_KIND, COORDINATOR_KIND)
 
 # Phases (the operator's words) and one of our own for "could not be read".
 PENDING, RUNNING, DEGRADED, FAILED = "Pending", "Running", "Degraded", "Failed"
@@ -145,9 +144,7 @@ class Status:
     endpoints: list[Endpoint] = field(default_factory=list)
     connection_hash: str = ""
     coordinator_url: str = ""  # engines: --coordinator-url
-    config_messages: list[str] = field(default_factory=list)  # why ConfigValid is not True
     notes: list[str] = field(default_factory=list)  # the post-renderer's warnings
-    unknown: list[str] = field(default_factory=list)  # kinds that could not be read
     pods: list[dict[str, Any]] = field(default_factory=list, repr=False)  # coordinators
     coordinator_probe: str = ""  # coordinators: "" or the /instances error
     registered_instances: int | None = None

@@ -355,7 +355,6 @@ def _finish(
     workload_kind = DAEMONSETS if status.is_engine else DEPLOYMENTS
     if not snapshot.readable(workload_kind):
         status.phase = UNKNOWN
-        status.unknown.append(snapshot.failures[workload_kind.kind])
         status.conditions = [
             Condition(t, "Unknown", "CannotRead", snapshot.short[workload_kind.kind])
             for t in UNREADABLE_CONDITIONS
@@ -370,7 +369,6 @@ def _finish(
     else:
         config = config_condition(verdict)
     if verdict is not None:
-        status.config_messages = list(verdict.messages)
         status.notes.extend(verdict.notes)
     ready, desired = status.ready or 0, status.desired or 0
     status.conditions = [*readiness_conditions(ready, desired), config]
