@@ -81,10 +81,6 @@ class ApiStatusError(KubeError):
         self.verb, self.kind, self.namespace = verb, kind, namespace
         super().__init__(self._describe())
 
-    @property
-    def forbidden(self) -> bool:
-        return self.code == 403
-
     def _describe(self) -> str:
         where = f'in namespace "{self.namespace}"' if self.namespace else "in all namespaces"
         if self.code == 403:
