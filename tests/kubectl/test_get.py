@@ -262,3 +262,11 @@ def test_an_unknown_name_is_an_error(installed: Api):
 def test_the_contexts_namespace_is_the_default(installed: Api):
     result = installed.run("--context", "fake-default-ns", "get")
     assert result.err == "No LMCache engines or coordinators found in namespace default.\n"
+
+
+def test_connection_flags_go_before_or_after_the_command(installed: Api):
+    installed.cluster.install(namespace="other")
+    before = installed.run("-n", "other", "get", "-o", "json")
+    after = installed.run("get", "-o", "json", "--namespace", "other")
+    assert before.out == after.out
+    assert {i["metadata"]["namespace"] for i in json.loads(before.out)["items"]} == {"other"}
