@@ -4,6 +4,7 @@
 - `fields`, `values`, `webhook_values`: the values as pydantic models (defaults, field rules).
 - `relations`: rules between two fields or two entries, each with its documentation.
 - `lmcache_cli`: facts about the real `lmcache` command lines (flags rendered, rejected).
+- `connection`: `connection_hash()`, the short hash of a kv-transfer-config (stale pods).
 - `errors`: problems as values (a path and a rule), `validate`: every rule at once.
 - `generate`: writes (or checks) values.schema.json, the chart's generated templates
   (`_defaults.tpl`, `_contract.tpl`) and docs/values.md, whose tables `values_doc` renders.

@@ -4,8 +4,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$root/.tools/bin:$root/.venv/bin:$PATH"
-ruff check lmcache_k8s postrender webhook tests scripts
-ruff format --check lmcache_k8s postrender webhook tests scripts
+ruff check lmcache_k8s postrender webhook kubectl_lmcache tests scripts
+ruff format --check lmcache_k8s postrender webhook kubectl_lmcache tests scripts
 yamllint -c .yamllint charts/lmcache/values.yaml charts/lmcache/ci ct.yaml
 for helm in helm3 helm4; do
   for values in charts/lmcache/ci/*-values.yaml; do

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import CHART, CI_VALUES, ROOT, render
 
-PYTHON_TREES = ["lmcache_k8s", "postrender", "webhook", "tests", "scripts"]
+PYTHON_TREES = ["lmcache_k8s", "postrender", "webhook", "kubectl_lmcache", "tests", "scripts"]
 # Rendered manifests hold base64 certificates and JSON args on one line, and user values
 # passed through toYaml write their lists unindented while the templates indent theirs.
 RENDERED_RULES = (

@@ -1,0 +1,5 @@
+"""`python -m kubectl_lmcache` runs the plugin."""
+
+from kubectl_lmcache.cli import main
+
+raise SystemExit(main())
