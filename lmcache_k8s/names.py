@@ -42,6 +42,12 @@ COORDINATOR_REF_ANNOTATION = "lmcache.ai/coordinator-ref"
 # The engine's resources are the user's own (resourceOverrides): no formula is enforced.
 RESOURCE_OVERRIDES_ANNOTATION = "lmcache.ai/resource-overrides"
 
+# --- the vLLM side ---------------------------------------------------------------------------
+# On a vLLM pod wired to engine N (by the injection webhook, by the post-renderer for a
+# consumer in the stream, or by hand): `lmcache.ai/client-of: N`. The engines'
+# NetworkPolicies admit pods carrying it to the ZMQ port from any namespace.
+CLIENT_OF_LABEL = "lmcache.ai/client-of"
+
 # --- Helm 4 post-renderer input: the source file of each object ---------------------------
 HELM4_FILENAME_ANNOTATION = "postrenderer.helm.sh/postrender-filename"
 
