@@ -212,6 +212,7 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 KINDS: dict[str, tuple[type[BaseModel], str]] = {k: (m, COMPONENTS[k]) for k, m in MODELS.items()}
 
+from lmcache_k8s.monitoring_values import MonitoringValues  # noqa: E402
 from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
@@ -231,3 +232,4 @@ class Values(Strict):
     cacheBlendEngines: dict[Name, CacheBlendSpec] = {}
     coordinators: dict[Name, CoordinatorSpec] = {}
     webhook: WebhookValues = WebhookValues()
+    monitoring: MonitoringValues = MonitoringValues()

@@ -77,6 +77,15 @@ the schema twins (ref xor url, serviceMonitor needs metrics) are repeated here s
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- /* Release-wide objects of the Prometheus Operator API (monitoring/, webhook/servicemonitor.yaml). */ -}}
+{{- $sm := $root.Values.webhook.serviceMonitor -}}
+{{- if and $root.Values.webhook.enabled $sm.enabled (not (or $hasSM $sm.trustCRDsExist)) -}}
+{{- $errors = append $errors "webhook.serviceMonitor.enabled: needs the monitoring.coreos.com/v1 API, which this cluster does not serve: install the Prometheus Operator CRDs first, or pass --api-versions monitoring.coreos.com/v1 to helm template when rendering offline (for helm lint, set webhook.serviceMonitor.trustCRDsExist: true)" -}}
+{{- end -}}
+{{- $alerts := $root.Values.monitoring.alerts -}}
+{{- if and $alerts.enabled (not (or (include "lmcache.monitoring.hasPrometheusRuleAPI" $root) $alerts.trustCRDsExist)) -}}
+{{- $errors = append $errors "monitoring.alerts.enabled: needs the monitoring.coreos.com/v1 API, which this cluster does not serve: install the Prometheus Operator CRDs first, or pass --api-versions monitoring.coreos.com/v1 to helm template when rendering offline (for helm lint, set monitoring.alerts.trustCRDsExist: true)" -}}
+{{- end -}}
 {{- toJson (sortAlpha $errors) -}}
 {{- end -}}
 
