@@ -21,7 +21,9 @@ from lmcache_k8s.fields import DURATION_PATTERN, Strict, StringMap
 Duration = Annotated[str, Field(pattern=DURATION_PATTERN)]
 # A share of something, as Prometheus compares it: 0.05 is 5%.
 Ratio = Annotated[float, Field(gt=0, le=1)]
-Severity = Annotated[str, Field(min_length=1, description="The `severity` label: critical, warning, info...")]
+Severity = Annotated[
+    str, Field(min_length=1, description="The `severity` label: critical, warning, info...")
+]
 
 
 class Dashboards(Strict):
@@ -34,7 +36,7 @@ class Dashboards(Strict):
     )
     labelValue: str = Field("1", description="Value of that label (sidecar labelValue).")
     folder: str = Field(
-        "LMCache", description="Grafana folder, written to the folderAnnotation; \"\" omits it."
+        "LMCache", description='Grafana folder, written to the folderAnnotation; "" omits it.'
     )
     folderAnnotation: str = Field(
         "grafana_folder",
@@ -86,7 +88,7 @@ class Alerts(Strict):
     runbookURL: str = Field(
         "",
         description="Base URL of the runbooks (docs/observability.md); each alert's"
-        " runbook_url is <runbookURL>#<alert anchor>. \"\" omits runbook_url.",
+        ' runbook_url is <runbookURL>#<alert anchor>. "" omits runbook_url.',
     )
     engineNotReady: AlertRule = _rule(AlertRule, severity="critical")
     l1NearFull: L1Alert = _rule(L1Alert, **{"for": "15m"})

@@ -50,7 +50,9 @@ def scrape(url: str) -> dict[str, dict]:
     """family name -> {type, samples, labels} from one /metrics page."""
     out: dict[str, dict] = {}
     for family in text_string_to_metric_families(get(url)):
-        entry = out.setdefault(family.name, {"type": family.type, "samples": set(), "labels": set()})
+        entry = out.setdefault(
+            family.name, {"type": family.type, "samples": set(), "labels": set()}
+        )
         for sample in family.samples:
             entry["samples"].add(sample.name)
             entry["labels"].update(sample.labels)

@@ -227,8 +227,14 @@ def engine_dashboard() -> DashboardSpec:
                         f"sum({rate('lmcache_mp_lookup_requested_tokens_total', e)})",
                         "tokens looked up/s",
                     ),
-                    q(f"sum({rate('lmcache_mp_lookup_hit_l1_tokens_total', e)})", "L1 hit tokens/s"),
-                    q(f"sum({rate('lmcache_mp_lookup_hit_l2_tokens_total', e)})", "L2 hit tokens/s"),
+                    q(
+                        f"sum({rate('lmcache_mp_lookup_hit_l1_tokens_total', e)})",
+                        "L1 hit tokens/s",
+                    ),
+                    q(
+                        f"sum({rate('lmcache_mp_lookup_hit_l2_tokens_total', e)})",
+                        "L2 hit tokens/s",
+                    ),
                 ],
                 unit="short",
             ),
@@ -241,8 +247,14 @@ def engine_dashboard() -> DashboardSpec:
                 "Chunks stored and retrieved",
                 "Chunks written to L1 (stores) and read from L1 (retrieves) per second.",
                 [
-                    q(f"sum by (pod) ({rate('lmcache_mp_l1_write_chunks_total', e)})", "{{pod}} stored"),
-                    q(f"sum by (pod) ({rate('lmcache_mp_l1_read_chunks_total', e)})", "{{pod}} retrieved"),
+                    q(
+                        f"sum by (pod) ({rate('lmcache_mp_l1_write_chunks_total', e)})",
+                        "{{pod}} stored",
+                    ),
+                    q(
+                        f"sum by (pod) ({rate('lmcache_mp_l1_read_chunks_total', e)})",
+                        "{{pod}} retrieved",
+                    ),
                 ],
                 unit="cps",
             ),
@@ -250,7 +262,10 @@ def engine_dashboard() -> DashboardSpec:
                 "GPU transfers",
                 "GPU<->CPU store and retrieve transfers finished per second (CUDA IPC path).",
                 [
-                    q(f"sum by (pod) ({rate('lmcache_mp_num_finished_stores_total', e)})", "{{pod}} stores"),
+                    q(
+                        f"sum by (pod) ({rate('lmcache_mp_num_finished_stores_total', e)})",
+                        "{{pod}} stores",
+                    ),
                     q(
                         f"sum by (pod) ({rate('lmcache_mp_num_finished_retrieves_total', e)})",
                         "{{pod}} retrieves",
@@ -313,7 +328,12 @@ def engine_dashboard() -> DashboardSpec:
             Panel(
                 "L2 bytes",
                 "Bytes held in each L2 adapter.",
-                [q(f"sum by (pod, l2_name) (lmcache_mp_l2_usage_bytes{{{e}}})", "{{pod}} {{l2_name}}")],
+                [
+                    q(
+                        f"sum by (pod, l2_name) (lmcache_mp_l2_usage_bytes{{{e}}})",
+                        "{{pod}} {{l2_name}}",
+                    )
+                ],
                 unit="bytes",
                 width=8,
             ),
@@ -357,7 +377,10 @@ def engine_dashboard() -> DashboardSpec:
                 "Seconds since the oldest queued event was published, and events dropped per"
                 " second because the queue was full.",
                 [
-                    q(f"max by (pod) (lmcache_mp_event_bus_drain_lag_seconds{{{e}}})", "{{pod}} lag (s)"),
+                    q(
+                        f"max by (pod) (lmcache_mp_event_bus_drain_lag_seconds{{{e}}})",
+                        "{{pod}} lag (s)",
+                    ),
                     q(
                         f"sum by (pod) ({rate('lmcache_mp_event_bus_dropped_events_total', e)})",
                         "{{pod}} drops/s",
@@ -374,7 +397,10 @@ def engine_dashboard() -> DashboardSpec:
                 "Blend lookups and hit ratio",
                 "CacheBlend lookups per second, and tokens blend served over tokens asked for.",
                 [
-                    q(f"sum by (pod) ({rate('lmcache_blend_lookup_requests_total', e)})", "{{pod}} lookups/s"),
+                    q(
+                        f"sum by (pod) ({rate('lmcache_blend_lookup_requests_total', e)})",
+                        "{{pod}} lookups/s",
+                    ),
                     q(
                         f"sum by (pod) ({rate('lmcache_blend_lookup_hit_tokens_total', e)})"
                         f" / sum by (pod) ({rate('lmcache_blend_lookup_requested_tokens_total', e)})",
@@ -389,7 +415,10 @@ def engine_dashboard() -> DashboardSpec:
                 "Tokens served from the prefix (L1+L2) and from shifted non-prefix chunks.",
                 [
                     q(f"sum({rate('lmcache_blend_lookup_prefix_hit_tokens_total', e)})", "prefix"),
-                    q(f"sum({rate('lmcache_blend_lookup_non_prefix_hit_tokens_total', e)})", "non-prefix"),
+                    q(
+                        f"sum({rate('lmcache_blend_lookup_non_prefix_hit_tokens_total', e)})",
+                        "non-prefix",
+                    ),
                 ],
                 unit="short",
                 width=8,
@@ -584,7 +613,10 @@ def coordinator_dashboard() -> DashboardSpec:
                 "Events queued in the coordinator's event bus, and the age of the oldest (s).",
                 [
                     q(f"max by (pod) (lmcache_mp_event_bus_queue_depth{{{c}}})", "{{pod}} depth"),
-                    q(f"max by (pod) (lmcache_mp_event_bus_drain_lag_seconds{{{c}}})", "{{pod}} lag (s)"),
+                    q(
+                        f"max by (pod) (lmcache_mp_event_bus_drain_lag_seconds{{{c}}})",
+                        "{{pod}} lag (s)",
+                    ),
                 ],
                 unit="short",
                 width=8,
@@ -624,8 +656,23 @@ def webhook_dashboard() -> DashboardSpec:
                 "Webhook pods whose /metrics Prometheus reached in its last scrape.",
                 [q(f"sum(up{{{w}}})")],
                 kind="stat",
-                width=6,
+                width=4,
                 height=4,
+            ),
+            Panel(
+                "Replicas available",
+                "Available replicas of the webhook Deployment (kube-state-metrics); with"
+                " failurePolicy Ignore, none means pods start without injection.",
+                [
+                    q(
+                        "sum(kube_deployment_status_replicas_available"
+                        '{namespace=~"$namespace", deployment=~"$job"})'
+                    )
+                ],
+                kind="stat",
+                width=4,
+                height=4,
+                thresholds=[(0, "red"), (1, "green")],
             ),
             Panel(
                 "Admission requests/s",
@@ -633,7 +680,7 @@ def webhook_dashboard() -> DashboardSpec:
                 [q(f"sum({rate('lmcache_webhook_admission_requests_total', w)})")],
                 unit="reqps",
                 kind="stat",
-                width=6,
+                width=5,
                 height=4,
             ),
             Panel(
@@ -660,7 +707,7 @@ def webhook_dashboard() -> DashboardSpec:
                 [q(f"sum({rate('lmcache_webhook_errors_total', w)})")],
                 unit="short",
                 kind="stat",
-                width=6,
+                width=5,
                 height=4,
                 thresholds=[(0, "green"), (0.001, "red")],
             ),
@@ -747,20 +794,6 @@ def webhook_dashboard() -> DashboardSpec:
                     )
                 ],
                 unit="ops",
-            ),
-            Panel(
-                "Replicas available",
-                "Available replicas of the webhook Deployment (kube-state-metrics); with"
-                " failurePolicy Ignore, none means pods start without injection.",
-                [
-                    q(
-                        "sum by (deployment) (kube_deployment_status_replicas_available"
-                        '{namespace=~"$namespace", deployment=~"$job"})',
-                        "{{deployment}}",
-                    )
-                ],
-                unit="short",
-                width=24,
             ),
         ],
     )

@@ -82,9 +82,7 @@ def run(declarations: str, argv: list[str]) -> int:
     return main() or 0
 
 
-def drive(
-    url: str, requests: int, seconds: float, reuse: float, seed: int, blend: bool
-) -> int:
+def drive(url: str, requests: int, seconds: float, reuse: float, seed: int, blend: bool) -> int:
     """One CPU "vLLM worker": the same calls lmcache's own MP adapters make, in order."""
     import torch
     from lmcache.v1.multiprocess.custom_types import IPCCacheServerKey
@@ -111,7 +109,7 @@ def drive(
     prompts: list[list[int]] = []
     counts = {"lookups": 0, "hits": 0, "stores": 0, "retrieves": 0, "blend_lookups": 0}
     interval = seconds / requests if seconds > 0 else 0.0
-    for n in range(requests):
+    for _ in range(requests):
         started = time.monotonic()
         if prompts and rng.random() < reuse:
             tokens = rng.choice(prompts)
@@ -132,7 +130,9 @@ def drive(
         if blend:
             # The blend lookup answers None while its legs load; the plugin polls it.
             deadline = time.monotonic() + 10
-            while client.cb_unified_lookup(key.no_worker_id_version(), 1).result(timeout=30) is None:
+            while (
+                client.cb_unified_lookup(key.no_worker_id_version(), 1).result(timeout=30) is None
+            ):
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.02)

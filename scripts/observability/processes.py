@@ -81,7 +81,9 @@ def wait_for(url: str, process: Process, timeout: float = 180.0) -> None:
             return
         except OSError:
             time.sleep(1)
-    raise TimeoutError(f"{process.name}: {url} did not answer in {timeout:.0f} s; see {process.log}")
+    raise TimeoutError(
+        f"{process.name}: {url} did not answer in {timeout:.0f} s; see {process.log}"
+    )
 
 
 @dataclass
