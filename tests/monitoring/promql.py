@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -74,11 +75,17 @@ def dashboard_queries() -> list[tuple[str, str]]:
     return out
 
 
-def rendered_rule_groups(values: Path = MONITORING_VALUES) -> list[dict[str, Any]]:
+@functools.cache
+def _rule_groups(values: Path) -> str:
     out = render(values_files=(values,), postrender=True)
     rules = out.kinds("PrometheusRule")
     assert len(rules) == 1, [d["kind"] for d in out.docs]
-    return rules[0]["spec"]["groups"]
+    return json.dumps(rules[0]["spec"]["groups"])
+
+
+def rendered_rule_groups(values: Path = MONITORING_VALUES) -> list[dict[str, Any]]:
+    """The rule groups the chart renders (through the post-renderer) for values; a fresh copy."""
+    return json.loads(_rule_groups(values))
 
 
 def write_rules(groups: list[dict[str, Any]], path: Path) -> Path:
