@@ -23,7 +23,7 @@ def load() -> dict[str, Any]:
 
 
 def series_names() -> dict[str, tuple[str, str]]:
-    """Every exported series name -> (source, how it was obtained).
+    """Every exported series name -> (a source exporting it, how it was obtained there).
 
     Sources are engine, cacheblend-engine, coordinator, webhook and documented. A
     histogram contributes its _bucket, _count and _sum series, a counter its _total.
@@ -32,7 +32,12 @@ def series_names() -> dict[str, tuple[str, str]]:
     for source, data in load()["sources"].items():
         for metric in data["metrics"].values():
             for sample in metric["samples"]:
-                out.setdefault(sample, (source, metric["obtained"]))
+                # A name observed on any process counts as observed (the default engine
+                # declares the CacheBlend instruments too, but only a blend engine uses them).
+                if sample not in out or (
+                    metric["obtained"] == "observed" and out[sample][1] != "observed"
+                ):
+                    out[sample] = (source, metric["obtained"])
     return out
 
 
