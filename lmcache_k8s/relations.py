@@ -191,6 +191,15 @@ chart_only(
     ),
 )
 chart_only(
+    "prometheus_rule_api",
+    Doc(
+        ("monitoring",),
+        "alerts.enabled",
+        "the cluster must serve `monitoring.coreos.com/v1` (PrometheusRule) unless"
+        " `alerts.trustCRDsExist`",
+    ),
+)
+chart_only(
     "cert_manager_api",
     Doc(
         ("webhook",),

@@ -248,6 +248,7 @@ MODELS: dict[str, type[BaseModel]] = {
 }
 KINDS: dict[str, tuple[type[BaseModel], str]] = {k: (m, COMPONENTS[k]) for k, m in MODELS.items()}
 
+from lmcache_k8s.monitoring_values import MonitoringValues  # noqa: E402
 from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
@@ -269,3 +270,4 @@ class Values(Strict):
     webhook: WebhookValues = Field(
         WebhookValues(), description="The CacheBlend injection webhook (SPEC 4)."
     )
+    monitoring: MonitoringValues = MonitoringValues()

@@ -162,6 +162,29 @@ class PodDisruptionBudget(Strict):
     )
 
 
+class WebhookServiceMonitor(Strict):
+    """A ServiceMonitor for the webhook's own /metrics, served over HTTPS on its one port.
+
+    The same switches as an entry's prometheus.serviceMonitor; Prometheus verifies the
+    serving certificate with the ca.crt of the webhook's TLS Secret unless tlsConfig says
+    otherwise.
+    """
+
+    enabled: bool = False
+    interval: str = Field("30s", pattern=DURATION_PATTERN)
+    labels: StringMap = {}
+    trustCRDsExist: bool = Field(
+        False,
+        description="Render the ServiceMonitor even when monitoring.coreos.com/v1 is not"
+        " advertised (helm lint cannot be told about API versions).",
+    )
+    tlsConfig: KubeObject = Field(
+        {},
+        description="The endpoint's tlsConfig; {} verifies against ca.crt of the webhook's"
+        " TLS Secret (certManager and helm modes write it) for the Service's DNS name.",
+    )
+
+
 class WebhookValues(Strict):
     enabled: bool = False
     replicas: int = Field(2, ge=1)
@@ -187,3 +210,4 @@ class WebhookValues(Strict):
     priorityClassName: str = ""
     podAnnotations: StringMap = {}
     podLabels: StringMap = {}
+    serviceMonitor: WebhookServiceMonitor = WebhookServiceMonitor()

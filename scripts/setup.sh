@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One idempotent setup: a virtualenv with the project and its test tools,
 # plus Helm 3 and Helm 4 under .tools/bin, the real lmcache CLI parser under
-# .tools/lmcache-cli (scripts/install-real-cli.sh), and what the runtime tier
-# (tests/runtime) needs from Debian: redis-server, ip (iproute2), setpriv (util-linux).
-# Safe to run again.
+# .tools/lmcache-cli (scripts/install-real-cli.sh), promtool/prometheus for the monitoring
+# tests (scripts/install-prometheus.sh), and what the runtime tier (tests/runtime) needs
+# from Debian: redis-server, ip (iproute2), setpriv (util-linux). Safe to run again.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,6 +12,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 bash scripts/install-helm.sh
+bash scripts/install-prometheus.sh
 bash scripts/install-real-cli.sh
 bash scripts/install-checkov.sh
 # The runtime tier's system tools: installed only when missing, and only as root with apt

@@ -174,6 +174,11 @@ def _k8s_to_jsonschema(node: Any, top: bool = True) -> Any:
     out = {
         k: _k8s_to_jsonschema(v, False) for k, v in node.items() if k != "x-kubernetes-validations"
     }
+    pattern = out.get("pattern")
+    if isinstance(pattern, str) and "(?i)" in pattern:
+        # Go's RE2 accepts an inline flag anywhere (the PrometheusRule CRD has "^(?i)...");
+        # Python's re only at the start, which means the same for a whole-pattern flag.
+        out["pattern"] = "(?i)" + pattern.replace("(?i)", "")
     if node.get("x-kubernetes-int-or-string"):
         out.pop("type", None)
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]

@@ -73,6 +73,16 @@ with --skip-schema-validation those are not checked.
 {{- if and $wh.enabled (eq $wh.tls.mode "certManager") (not (or (.Capabilities.APIVersions.Has "cert-manager.io/v1") $wh.tls.certManager.trustCRDsExist)) -}}
 {{- $errors = append $errors "webhook.tls.mode: is certManager, but this cluster does not serve the cert-manager.io/v1 API. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." -}}
 {{- end -}}
+{{- /* service_monitor_api, for release-wide objects (webhook/servicemonitor.yaml) */ -}}
+{{- $sm := .Values.webhook.serviceMonitor -}}
+{{- if and .Values.webhook.enabled $sm.enabled (not (or $hasSM $sm.trustCRDsExist)) -}}
+{{- $errors = append $errors "webhook.serviceMonitor.enabled: needs the monitoring.coreos.com/v1 API, which this cluster does not serve: install the Prometheus Operator CRDs first, or pass --api-versions monitoring.coreos.com/v1 to helm template when rendering offline (for helm lint, set webhook.serviceMonitor.trustCRDsExist: true)" -}}
+{{- end -}}
+{{- /* prometheus_rule_api (monitoring/prometheusrule.yaml) */ -}}
+{{- $alerts := .Values.monitoring.alerts -}}
+{{- if and $alerts.enabled (not (or (include "lmcache.monitoring.hasPrometheusRuleAPI" .) $alerts.trustCRDsExist)) -}}
+{{- $errors = append $errors "monitoring.alerts.enabled: needs the monitoring.coreos.com/v1 API, which this cluster does not serve: install the Prometheus Operator CRDs first, or pass --api-versions monitoring.coreos.com/v1 to helm template when rendering offline (for helm lint, set monitoring.alerts.trustCRDsExist: true)" -}}
+{{- end -}}
 {{- toJson (sortAlpha $errors) -}}
 {{- end -}}
 
