@@ -38,6 +38,7 @@ from lmcache_k8s.names import (
     LMCACHE_SKIP_REASON_ANNOTATION,
     TRUE,
 )
+from lmcache_k8s.pod_refs import configmap_refs
 
 from .model import Consumer, Status
 from .status import flag_value
@@ -82,36 +83,23 @@ def _all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def references(pod: dict[str, Any], configmap: str) -> tuple[str, str, list[str]]:
-    """(wiring, detail, using containers) for a pod reaching `configmap`; wiring "" if none."""
-    spec = pod.get("spec") or {}
-    volumes = set()
-    for volume in spec.get("volumes") or []:
-        if not isinstance(volume, dict):
-            continue
-        if (volume.get("configMap") or {}).get("name") == configmap:
-            volumes.add(volume.get("name"))
-        for source in (volume.get("projected") or {}).get("sources") or []:
-            if ((source or {}).get("configMap") or {}).get("name") == configmap:
-                volumes.add(volume.get("name"))
-    mounted, env_refs = [], []
-    for c in _all_containers(spec):
-        if any(
-            m.get("name") in volumes for m in c.get("volumeMounts") or [] if isinstance(m, dict)
-        ):
-            mounted.append(c.get("name", ""))
-        for env in c.get("env") or []:
-            ref = ((env or {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
-            if ref.get("name") == configmap:
-                env_refs.append((c.get("name", ""), f"env {env.get('name')}"))
-        for source in c.get("envFrom") or []:
-            if ((source or {}).get("configMapRef") or {}).get("name") == configmap:
-                env_refs.append((c.get("name", ""), "envFrom"))
+    """(wiring, detail, using containers) for a pod reaching `configmap`; wiring "" if none.
+
+    The routes are the post-renderer's (`lmcache_k8s.pod_refs.configmap_refs`): a mounted
+    volume or projected volume makes the pod "mounted", otherwise `configMapKeyRef` or
+    `envFrom` makes it "env".
+    """
+    refs = [r for r in configmap_refs(pod.get("spec") or {}) if r.configmap == configmap]
+    mounts = [r for r in refs if r.route in ("volume", "projected volume")]
+    mounted = list(dict.fromkeys(r.container for r in mounts if r.container is not None))
     if mounted:
-        names = ", ".join(sorted(v for v in volumes if v))
-        return "mounted", f"volume {names} in {', '.join(mounted)}", mounted
+        volumes = ", ".join(sorted({r.detail for r in mounts if r.detail}))
+        return "mounted", f"volume {volumes} in {', '.join(mounted)}", mounted
+    env_refs = [r for r in refs if r.route in ("env", "envFrom")]
     if env_refs:
-        detail = "; ".join(f"{how} in {name}" for name, how in env_refs)
-        return "env", detail, [name for name, _ in env_refs]
+        how = [("env " + r.detail) if r.route == "env" else "envFrom" for r in env_refs]
+        detail = "; ".join(f"{h} in {r.container}" for h, r in zip(how, env_refs, strict=True))
+        return "env", detail, [str(r.container) for r in env_refs]
     return "", "", []
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from lmcache_k8s.errors import Issue, join_path
 from lmcache_k8s.lmcache_cli import rendered_flags
 from lmcache_k8s.names import ENGINE_MAPS, METRICS_SUFFIX
+from lmcache_k8s.pod_refs import SHM, shadowed_shm_message
 from lmcache_k8s.values import (
     KINDS,
     BlendCoordinatorRef,
@@ -45,8 +46,6 @@ BLEND_WITHOUT_EVENTS = (
 )
 # Below this multiple of an engine's heartbeat interval, one late heartbeat evicts it.
 TIMEOUT_HEARTBEAT_FACTOR = 3
-# The host's /dev/shm, which the engine shares with vLLM through hostIPC.
-SHM = "/dev/shm"
 
 
 class Chart(enum.Enum):
@@ -284,9 +283,7 @@ def no_empty_dir_over_shm(values: dict[str, Any]) -> Iterator[Issue]:
             if at == SHM and str(mount.get("name")) in empty:
                 yield Issue(
                     f"{join_path(kind, name)}.volumeMounts",
-                    f"container lmcache mounts emptyDir volume '{mount.get('name')}' at {SHM}:"
-                    f" it hides the host's {SHM} (shared through hostIPC) and breaks CUDA IPC;"
-                    " remove the volume and its mount",
+                    shadowed_shm_message("lmcache", mount.get("name")),
                 )
 
 

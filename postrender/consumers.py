@@ -1,9 +1,21 @@
-"""Fix up the engines' consumers: the vLLM workloads that connect to an engine of the stream.
+"""The engines' consumers: the vLLM workloads of the stream that reach an engine's connection.
 
-A pod that mounts `<engine>-connection` talks to that engine, so it needs what the engine
-needs on the vLLM side: `hostIPC: true` (CUDA IPC) and `PYTHONHASHSEED=0` (vLLM and LMCache
-must hash token chunks to the same keys). The seed's hand-written vLLM Deployment sets both
-by hand; forgetting either fails silently at run time, so they are enforced, with a warning.
+A pod that reads `<engine>-connection` by any route (`lmcache_k8s.pod_refs`: a volume, a
+projected volume, `configMapKeyRef`, `envFrom`; any container or init container; any
+workload kind, CronJob and bare Pod included) talks to that engine, so it needs what the
+engine needs on the vLLM side, enforced here with a warning for each change:
+
+- `hostIPC: true`: KV data moves over CUDA IPC, which needs the host IPC namespace;
+- `PYTHONHASHSEED=0` in every container that reads the connection: vLLM and LMCache must
+  hash token chunks to the same keys;
+- the label `lmcache.ai/client-of: <engine>` on the pod template: the engine's
+  NetworkPolicy admits labelled pods to its ZMQ port;
+- the annotation `checksum/<engine>-connection` on the pod template: the connection's hash
+  (`lmcache_k8s.connection.connection_hash`), so a changed port or host rolls the pods,
+  which read the connection only when they start.
+
+One thing cannot be fixed safely and is an error, worded as on engines: an emptyDir at
+/dev/shm, which hides the host's shared memory that hostIPC brings.
 """
 
 from __future__ import annotations
@@ -11,105 +23,205 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from lmcache_k8s.connection import connection_hash
 from lmcache_k8s.errors import Issue
-from lmcache_k8s.names import CONNECTION_SUFFIX, HASH_SEED_ENV
-from postrender.workloads import Obj, as_list, containers, pod_spec, pod_spec_path
+from lmcache_k8s.names import (
+    CLIENT_OF_LABEL,
+    CONNECTION_SUFFIX,
+    HASH_SEED_ENV,
+    KV_TRANSFER_CONFIG_KEY,
+)
+from lmcache_k8s.pod_refs import (
+    ConfigMapRef,
+    configmap_refs,
+    containers_of,
+    shadowed_shm,
+    shadowed_shm_message,
+)
+from postrender.workloads import Obj, as_dict, pod_spec, pod_spec_path
+
+CHECKSUM_PREFIX = "checksum/"
+NCCL_ADVICE = (
+    "; with hostIPC: true the host's /dev/shm also serves NCCL (tensor parallelism), so the"
+    " emptyDir is not needed"
+)
 
 
 class Connections:
-    """The `N-connection` ConfigMap names of the stream's engines, by namespace."""
+    """The stream's engines, by namespace: their `N-connection` names and connection hashes."""
 
     def __init__(self) -> None:
-        self._by_namespace: dict[str, set[str]] = defaultdict(set)
+        self._by_namespace: dict[str, dict[str, str | None]] = defaultdict(dict)
 
-    def add(self, namespace: str, engine: str) -> None:
-        """Engine entry `engine` lives in `namespace` ("" for no namespace)."""
-        self._by_namespace[namespace].add(engine + CONNECTION_SUFFIX)
+    def add(self, namespace: str, engine: str, configmap: Obj | None) -> None:
+        """Engine entry `engine` lives in `namespace` ("" for none), with its ConfigMap."""
+        self._by_namespace[namespace][engine + CONNECTION_SUFFIX] = _hash_of(configmap)
 
-    def visible_from(self, namespace: str) -> set[str]:
-        """What a workload in `namespace` may mount: its namespace's and the unset one's;
-        a workload without a namespace may be in any, so it may mount any of them."""
+    def visible_from(self, namespace: str) -> dict[str, str | None]:
+        """ConfigMap name -> connection hash, for what a workload in `namespace` may read:
+        its namespace's and the unset one's; without a namespace it may be in any."""
         if not namespace:
-            return set().union(*self._by_namespace.values())
-        return self._by_namespace.get(namespace, set()) | self._by_namespace.get("", set())
+            spaces = list(self._by_namespace.values())
+        else:
+            spaces = [self._by_namespace.get(""), self._by_namespace.get(namespace)]
+        out: dict[str, str | None] = {}
+        for space in spaces:
+            out.update(space or {})
+        return out
 
 
-def _configmap_volumes(pod: dict[str, Any]) -> dict[str, set[str]]:
-    """volume name -> the ConfigMaps it projects."""
-    out: dict[str, set[str]] = {}
-    for volume in as_list(pod.get("volumes")):
-        if not isinstance(volume, dict):
-            continue
-        names: set[str] = set()
-        cm = volume.get("configMap")
-        if isinstance(cm, dict) and cm.get("name"):
-            names.add(str(cm["name"]))
-        projected = volume.get("projected")
-        if isinstance(projected, dict):
-            for source in as_list(projected.get("sources")):
-                cm = source.get("configMap") if isinstance(source, dict) else None
-                if isinstance(cm, dict) and cm.get("name"):
-                    names.add(str(cm["name"]))
-        if names:
-            out[str(volume.get("name"))] = names
-    return out
+def _hash_of(configmap: Obj | None) -> str | None:
+    """The connection hash of an `N-connection` ConfigMap; None when it has no usable JSON."""
+    if configmap is None:
+        return None
+    text = as_dict(configmap.body.get("data")).get(KV_TRANSFER_CONFIG_KEY)
+    try:
+        return connection_hash(str(text)) if text is not None else None
+    except ValueError:
+        return None  # reported with the engine (side_objects)
 
 
-def fix_consumer(obj: Obj, connections: set[str]) -> list[Issue]:
-    """Enforce hostIPC and PYTHONHASHSEED=0 on a workload mounting one of `connections`.
+def _template_metadata(obj: Obj) -> dict[str, Any] | None:
+    """The metadata of the pods the object makes (created when missing)."""
+    body = obj.body
+    if obj.kind == "Pod":
+        holder: Any = body
+    elif obj.kind == "PodTemplate":
+        holder = body.get("template")
+    elif obj.kind == "CronJob":
+        job = as_dict(as_dict(body.get("spec")).get("jobTemplate")).get("spec")
+        holder = as_dict(job).get("template")
+    else:
+        holder = as_dict(body.get("spec")).get("template")
+    if not isinstance(holder, dict):
+        return None
+    if not isinstance(holder.get("metadata"), dict):
+        holder["metadata"] = {}
+    return holder["metadata"]
 
-    Returns one warning per change; the object is changed in place.
+
+def _metadata_path(kind: str) -> str:
+    spec = pod_spec_path(kind)
+    return "metadata" if kind == "Pod" else spec.removesuffix(".spec") + ".metadata"
+
+
+class _Consumer:
+    """One workload reaching `refs` (its references to the stream's connections)."""
+
+    def __init__(self, obj: Obj, pod: dict[str, Any], refs: list[ConfigMapRef]) -> None:
+        self.obj = obj
+        self.pod = pod
+        self.refs = refs
+        self.base = pod_spec_path(obj.kind)
+        self.configmaps = sorted({r.configmap for r in refs})
+        self.why = f"it reads {', '.join(self.configmaps)}"
+        self.changes: list[Issue] = []
+        self.errors: list[Issue] = []
+
+    def changed(self, path: str, message: str) -> None:
+        self.changes.append(Issue(path, message, self.obj.ref))
+
+    def host_ipc(self) -> None:
+        if self.pod.get("hostIPC") is not True:
+            self.pod["hostIPC"] = True
+            self.changed(
+                f"{self.base}.hostIPC",
+                f"set to true: {self.why} and exchanges KV data with the engine over CUDA IPC",
+            )
+
+    def hash_seed(self) -> None:
+        readers = {(r.group, r.index) for r in self.refs if r.group is not None}
+        for group, index, container in containers_of(self.pod):
+            if (group, index) not in readers:
+                continue
+            env = container.get("env")
+            if env is None:
+                env = []
+            if not isinstance(env, list):
+                continue  # not a list: the Kubernetes schema rejects it
+            wanted = {"name": HASH_SEED_ENV, "value": "0"}
+            found = [
+                i
+                for i, e in enumerate(env)
+                if isinstance(e, dict) and e.get("name") == HASH_SEED_ENV
+            ]
+            if not found:
+                env.append(wanted)
+                message = "added PYTHONHASHSEED=0"
+            elif any(env[i] != wanted for i in found):
+                for i in found:
+                    env[i] = dict(wanted)
+                message = "set PYTHONHASHSEED=0"
+            else:
+                continue
+            container["env"] = env
+            self.changed(
+                f"{self.base}.{group}[{index}].env",
+                f"{message}: {self.why}, and vLLM must hash token chunks exactly as LMCache does",
+            )
+
+    def template_metadata(self, hashes: dict[str, str | None]) -> None:
+        metadata = _template_metadata(self.obj)
+        if metadata is None:
+            return
+        path = _metadata_path(self.obj.kind)
+        engine = self.configmaps[0].removesuffix(CONNECTION_SUFFIX)
+        labels = metadata.get("labels")
+        if labels is None:
+            labels = metadata["labels"] = {}
+        if isinstance(labels, dict) and CLIENT_OF_LABEL not in labels:
+            labels[CLIENT_OF_LABEL] = engine
+            self.changed(
+                f"{path}.labels",
+                f"added {CLIENT_OF_LABEL}: {engine}: the engine's NetworkPolicy admits its"
+                " clients by this label",
+            )
+        annotations = metadata.get("annotations")
+        if annotations is None:
+            annotations = {}
+        if not isinstance(annotations, dict):
+            return
+        for configmap in self.configmaps:
+            value = hashes.get(configmap)
+            key = CHECKSUM_PREFIX + configmap
+            if value is None or annotations.get(key) == value:
+                continue
+            annotations[key] = value
+            metadata["annotations"] = annotations
+            self.changed(
+                f"{path}.annotations",
+                f"set {key}: {value}: the pods read {configmap} only when they start, so a"
+                " changed connection rolls them",
+            )
+
+    def shm(self) -> None:
+        for shadow in shadowed_shm(self.pod):
+            self.errors.append(
+                Issue(
+                    f"{self.base}.{shadow.path}",
+                    shadowed_shm_message(shadow.container, shadow.volume) + NCCL_ADVICE,
+                    self.obj.ref,
+                )
+            )
+
+
+def fix_consumer(obj: Obj, connections: dict[str, str | None]) -> tuple[list[Issue], list[Issue]]:
+    """(errors, changes) for a workload reading one of `connections` (name -> hash).
+
+    The changes are made in place, one warning each; nothing is changed for a workload
+    that reaches no connection of the stream.
     """
     pod = pod_spec(obj.body)
     if pod is None:
-        return []
-    volumes = {name for name, cms in _configmap_volumes(pod).items() if cms & connections}
-    if not volumes:
-        return []
-    engines = sorted(cm for cms in _configmap_volumes(pod).values() for cm in cms & connections)
-    changes: list[Issue] = []
-    base = pod_spec_path(obj.kind)
-    why = f"it mounts {', '.join(engines)}"
-    if pod.get("hostIPC") is not True:
-        pod["hostIPC"] = True
-        changes.append(
-            Issue(
-                f"{base}.hostIPC",
-                f"set to true: {why} and exchanges KV data with the engine over CUDA IPC",
-                obj.ref,
-            )
-        )
-    for index, container in enumerate(containers(pod)):
-        mounts = as_list(container.get("volumeMounts"))
-        if not any(isinstance(m, dict) and str(m.get("name")) in volumes for m in mounts):
-            continue
-        env = container.get("env")
-        if env is None:
-            env = []
-        if not isinstance(env, list):
-            continue
-        path = f"{base}.containers[{index}].env"
-        wanted = {"name": HASH_SEED_ENV, "value": "0"}
-        found = [
-            i for i, e in enumerate(env) if isinstance(e, dict) and e.get("name") == HASH_SEED_ENV
-        ]
-        if not found:
-            env.append(wanted)
-            message = "added PYTHONHASHSEED=0"
-        elif any(env[i] != wanted for i in found):
-            for i in found:
-                env[i] = dict(wanted)
-            message = "set PYTHONHASHSEED=0"
-        else:
-            continue
-        container["env"] = env
-        changes.append(
-            Issue(
-                path,
-                f"{message}: {why}, and vLLM must hash token chunks exactly as LMCache does",
-                obj.ref,
-            )
-        )
-    if changes:
+        return [], []
+    refs = [r for r in configmap_refs(pod) if r.configmap in connections]
+    if not refs:
+        return [], []
+    consumer = _Consumer(obj, pod, refs)
+    consumer.shm()
+    consumer.host_ipc()
+    consumer.hash_seed()
+    consumer.template_metadata(connections)
+    if consumer.changes:
         obj.touch()
-    return changes
+    return consumer.errors, consumer.changes

@@ -18,13 +18,12 @@ from lmcache_k8s.names import (
     NVIDIA_ENV,
     RESOURCE_OVERRIDES_ANNOTATION,
 )
+from lmcache_k8s.pod_refs import shadowed_shm, shadowed_shm_message
 from postrender.flags import Flag, parse_flags
 from postrender.readback import ReadBack
 from postrender.workloads import (
     Program,
     Workload,
-    as_list,
-    containers,
     pod_spec_path,
 )
 
@@ -262,29 +261,11 @@ class Enforcer:
                 )
 
     def shm(self) -> None:
-        pod = self.workload.pod
-        empty = {
-            v.get("name")
-            for v in as_list(pod.get("volumes"))
-            if isinstance(v, dict) and "emptyDir" in v
-        }
-        all_containers = containers(pod) + [
-            c for c in as_list(pod.get("initContainers")) if isinstance(c, dict)
-        ]
-        for c in all_containers:
-            for mount in as_list(c.get("volumeMounts")):
-                if not isinstance(mount, dict):
-                    continue
-                if (
-                    str(mount.get("mountPath", "")).rstrip("/") == SHM
-                    and mount.get("name") in empty
-                ):
-                    self._error(
-                        f"{self.workload.base}.volumeMounts",
-                        f"container {c.get('name')} mounts emptyDir volume {mount.get('name')!r}"
-                        f" at {SHM}: it hides the host's {SHM} (shared through hostIPC) and breaks"
-                        " CUDA IPC; remove the volume and its mount",
-                    )
+        for shadow in shadowed_shm(self.workload.pod):
+            self._error(
+                f"{self.workload.base}.volumeMounts",
+                shadowed_shm_message(shadow.container, shadow.volume),
+            )
 
     def resources(self) -> None:
         annotation = self.workload.obj.annotations.get(RESOURCE_OVERRIDES_ANNOTATION)

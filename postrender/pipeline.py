@@ -106,16 +106,17 @@ class _Run:
             for readback in space.readbacks:
                 managed.add(id(readback.workload.obj.body))
                 if readback.workload.is_engine:
-                    connections.add(namespace, readback.workload.entry)
+                    connections.add(namespace, readback.workload.entry, readback.connection)
         for obj in self.objects:
             if id(obj.body) in managed:
                 continue
             wanted = connections.visible_from(obj.namespace or "")
             if wanted:
-                changes = fix_consumer(obj, wanted)
-                if changes:
+                errors, changes = fix_consumer(obj, wanted)
+                if errors or changes:
                     self.note(obj)
-                    self.changes += changes
+                self.errors += errors
+                self.changes += changes
 
     def lines(self, issues: list[Issue]) -> list[str]:
         """The report: in stream order, each problem once; namespaced when there are several."""

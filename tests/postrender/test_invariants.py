@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from lmcache_k8s.connection import connection_hash
 from postrender.invariants import probes, resources_for
 from tests.postrender import chartlike
 from tests.postrender.helpers import container, hand_written, output_docs, pod, run, vllm
@@ -268,10 +269,10 @@ def test_a_vllm_deployment_mounting_the_connection_gets_host_ipc_and_hash_seed()
     assert pod(deployment)["hostIPC"] is True
     assert container(deployment, 0)["env"] == [{"name": "PYTHONHASHSEED", "value": "0"}]
     assert "env" not in container(deployment, 1)  # the sidecar does not mount it
-    assert outcome.warnings == [
-        "Deployment/vllm: spec.template.spec.hostIPC: set to true: it mounts my-cache-connection"
+    assert outcome.warnings[:2] == [
+        "Deployment/vllm: spec.template.spec.hostIPC: set to true: it reads my-cache-connection"
         " and exchanges KV data with the engine over CUDA IPC",
-        "Deployment/vllm: spec.template.spec.containers[0].env: added PYTHONHASHSEED=0: it mounts"
+        "Deployment/vllm: spec.template.spec.containers[0].env: added PYTHONHASHSEED=0: it reads"
         " my-cache-connection, and vLLM must hash token chunks exactly as LMCache does",
     ]
 
@@ -288,7 +289,15 @@ def test_a_correct_vllm_deployment_is_left_alone():
     consumer = vllm()
     pod(consumer)["hostIPC"] = True
     container(consumer)["env"] = [{"name": "PYTHONHASHSEED", "value": "0"}]
-    outcome = run(*[o for _, o in chartlike.engine_set("my-cache")], consumer)
+    engine = [o for _, o in chartlike.engine_set("my-cache")]
+    (cm,) = [o for o in engine if o["kind"] == "ConfigMap"]
+    consumer["spec"]["template"]["metadata"] = {
+        "labels": {"app": "vllm", "lmcache.ai/client-of": "my-cache"},
+        "annotations": {
+            "checksum/my-cache-connection": connection_hash(cm["data"]["kv-transfer-config.json"])
+        },
+    }
+    outcome = run(*engine, consumer)
     assert outcome.ok and not outcome.changed and outcome.warnings == []
 
 
