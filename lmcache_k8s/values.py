@@ -270,4 +270,7 @@ class Values(Strict):
     webhook: WebhookValues = Field(
         WebhookValues(), description="The CacheBlend injection webhook (SPEC 4)."
     )
-    monitoring: MonitoringValues = MonitoringValues()
+    monitoring: MonitoringValues = Field(
+        MonitoringValues(),
+        description="Grafana dashboards and Prometheus alerts, both opt-in (docs/observability.md).",
+    )

@@ -158,23 +158,34 @@ def _rules_table() -> list[str]:
     return out
 
 
+def _summary(node: dict[str, Any], block: dict[str, Any]) -> str:
+    """The first sentence of a block's description, for its section title."""
+    text = str(node.get("description") or block.get("description") or "").strip()
+    return text.split(". ")[0].rstrip(".") or "settings"
+
+
 def generated(schema: dict[str, Any]) -> str:
     """The generated section of docs/values.md, markers included, from the values schema."""
     defs = schema["$defs"]
     top = schema["properties"]
     lines = [BEGIN, "", "### Top level", ""]
     rows = []
-    for key in ("global", "nameOverride", "fullnameOverride", "clusterDomain"):
-        rows.append((key, _type(top[key], defs), _default(top[key], False), _rule(top[key], defs)))
-    for kind, model in MAPS:
-        names = top[kind]["propertyNames"]
-        rule = [
-            f"keys are DNS-1035 labels (`{names['pattern']}`) of at most"
-            f" {names['maxLength']} characters",
-            *relations.docs_for(kind).get("", []),
-        ]
-        rows.append((kind, f"map of {model}", "`{}`", "; ".join(rule)))
-    rows.append(("webhook", "object", "see below", _rule(top["webhook"], defs)))
+    maps = dict(MAPS)
+    blocks = []  # top-level objects documented in a section of their own, in schema order
+    for key, node in top.items():
+        if key in maps:
+            names = node["propertyNames"]
+            rule = [
+                f"keys are DNS-1035 labels (`{names['pattern']}`) of at most"
+                f" {names['maxLength']} characters",
+                *relations.docs_for(key).get("", []),
+            ]
+            rows.append((key, f"map of {maps[key]}", "`{}`", "; ".join(rule)))
+        elif "$ref" in node or "allOf" in node:
+            blocks.append(key)
+            rows.append((key, "object", "see below", _rule(node, defs)))
+        else:
+            rows.append((key, _type(node, defs), _default(node, False), _rule(node, defs)))
     lines += _table(rows, first="key")
     for kind, model in MAPS:
         lines += ["", f"### {_title(kind, defs[model])}", ""]
@@ -193,6 +204,12 @@ def generated(schema: dict[str, Any]) -> str:
     ]
     webhook = _resolve(top["webhook"], defs)
     lines += _table(_rows(webhook, defs, relations.docs_for("webhook")))
+    for key in blocks:
+        if key == "webhook":
+            continue
+        block = _resolve(top[key], defs)
+        lines += ["", f"### `{key}`: {_summary(top[key], block)}", ""]
+        lines += _table(_rows(block, defs, relations.docs_for(key)))
     lines += [
         "",
         "### Rules between fields",
