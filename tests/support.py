@@ -7,6 +7,7 @@ Helm version (executable for Helm 3, plugin for Helm 4) is written once.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -75,11 +76,18 @@ def helm_env(helm: str) -> dict[str, str]:
 
 @dataclass
 class Rendered:
+    """What one `helm template` printed. Shared between tests through `rendered()`: read the
+    objects, never modify them."""
+
     returncode: int
     stdout: str
     stderr: str
 
     @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @functools.cached_property
     def docs(self) -> list[dict[str, Any]]:
         assert self.returncode == 0, self.stderr
         return [d for d in yaml.safe_load_all(self.stdout) if d]
@@ -88,10 +96,16 @@ class Rendered:
         for doc in self.docs:
             if doc["kind"] == kind and doc["metadata"]["name"] == name:
                 return doc
-        raise KeyError(f"{kind}/{name} not rendered; have {[ref(d) for d in self.docs]}")
+        raise KeyError(f"{kind}/{name} not rendered; have {self.refs()}")
+
+    def has(self, kind: str, name: str) -> bool:
+        return any(d["kind"] == kind and d["metadata"]["name"] == name for d in self.docs)
 
     def kinds(self, kind: str) -> list[dict[str, Any]]:
         return [d for d in self.docs if d["kind"] == kind]
+
+    def refs(self) -> list[str]:
+        return [ref(d) for d in self.docs]
 
 
 def ref(doc: dict[str, Any]) -> str:
@@ -131,6 +145,50 @@ def render(
         if tmp is not None:
             os.unlink(tmp.name)
     return Rendered(proc.returncode, proc.stdout, proc.stderr)
+
+
+@functools.cache
+def _rendered(key: str) -> Rendered:
+    args = json.loads(key)
+    return render(
+        args["values"],
+        values_files=tuple(Path(f) for f in args["values_files"]),
+        helm=args["helm"],
+        postrender=args["postrender"],
+        api_versions=tuple(args["api_versions"]),
+        extra=tuple(args["extra"]),
+        namespace=args["namespace"],
+        release=args["release"],
+    )
+
+
+def rendered(
+    values: dict[str, Any] | None = None,
+    *,
+    values_files: list[Path] | tuple[Path, ...] = (),
+    helm: str = "helm3",
+    postrender: bool = False,
+    api_versions: tuple[str, ...] = API_VERSIONS,
+    extra: tuple[str, ...] = (),
+    namespace: str = NAMESPACE,
+    release: str = RELEASE,
+) -> Rendered:
+    """`render()`, cached for the whole test session (per xdist worker): the one render cache.
+
+    Same arguments, same `Rendered` object: most chart tests assert many small things about
+    one render, which then costs one `helm template`. Use `render()` for a fresh run.
+    """
+    key = {
+        "values": values,
+        "values_files": [str(f) for f in values_files],
+        "helm": helm,
+        "postrender": postrender,
+        "api_versions": list(api_versions),
+        "extra": list(extra),
+        "namespace": namespace,
+        "release": release,
+    }
+    return _rendered(json.dumps(key, sort_keys=True))
 
 
 def run_postrender(

@@ -11,7 +11,6 @@ import functools
 import json
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -24,9 +23,8 @@ from tests.support import (
     Rendered,
     helm_binary,
     helm_env,
-    ref,
-    render,
 )
+from tests.support import rendered as support_rendered
 
 PAYLOAD = {"payloadImage": {"repository": "registry.example.com/cacheblend-plugin"}}
 
@@ -41,47 +39,6 @@ def blend(size_gb: float = 60, **fields: Any) -> dict[str, Any]:
     return {"l1": {"sizeGB": size_gb}, "injection": PAYLOAD, **fields}
 
 
-@dataclass
-class Output:
-    result: Rendered
-    docs: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.result.returncode == 0
-
-    @property
-    def stderr(self) -> str:
-        return self.result.stderr
-
-    def get(self, kind: str, name: str) -> dict[str, Any]:
-        for doc in self.docs:
-            if doc["kind"] == kind and doc["metadata"]["name"] == name:
-                return doc
-        raise KeyError(f"{kind}/{name} not rendered; have {[ref(d) for d in self.docs]}")
-
-    def has(self, kind: str, name: str) -> bool:
-        return any(d["kind"] == kind and d["metadata"]["name"] == name for d in self.docs)
-
-    def refs(self) -> list[str]:
-        return [ref(d) for d in self.docs]
-
-
-@functools.cache
-def _render(
-    values_json: str, helm: str, api_versions: tuple[str, ...], namespace: str, release: str
-) -> Output:
-    result = render(
-        json.loads(values_json),
-        helm=helm,
-        api_versions=api_versions,
-        namespace=namespace,
-        release=release,
-    )
-    docs = result.docs if result.returncode == 0 else []
-    return Output(result, docs)
-
-
 def rendered(
     values: dict[str, Any],
     helm: str = "helm3",
@@ -89,12 +46,14 @@ def rendered(
     api_versions: tuple[str, ...] = API_VERSIONS,
     namespace: str = NAMESPACE,
     release: str = RELEASE,
-) -> Output:
+) -> Rendered:
     """`helm template` of the chart with `values`, cached; check `.ok` before `.docs`."""
-    return _render(json.dumps(values, sort_keys=True), helm, api_versions, namespace, release)
+    return support_rendered(
+        values, helm=helm, api_versions=api_versions, namespace=namespace, release=release
+    )
 
 
-def ok(values: dict[str, Any], helm: str = "helm3", **kwargs: Any) -> Output:
+def ok(values: dict[str, Any], helm: str = "helm3", **kwargs: Any) -> Rendered:
     out = rendered(values, helm, **kwargs)
     assert out.ok, out.stderr
     return out

@@ -51,9 +51,9 @@ def test_notes_warn_in_the_same_words():
 
 
 def test_the_post_renderer_reads_an_absent_switch_as_off_and_warns():
-    off = run_postrender(ok(fleet(reporting=False)).result.stdout)
+    off = run_postrender(ok(fleet(reporting=False)).stdout)
     assert off.returncode == 0, off.stderr
     assert WARNING in off.stderr
-    on = run_postrender(ok(fleet()).result.stdout)
+    on = run_postrender(ok(fleet()).stdout)
     assert on.returncode == 0, on.stderr
     assert "l2EventReporting" not in on.stderr

@@ -121,7 +121,7 @@ def test_a_rendered_flag_repeated_with_another_value_is_refused_by_the_post_rend
 
 
 def test_the_post_renderer_accepts_what_the_chart_renders_unchanged():
-    outcome = process(ok(EVERYTHING).result.stdout)
+    outcome = process(ok(EVERYTHING).stdout)
     assert outcome.ok, outcome.errors
     assert not outcome.changed
 

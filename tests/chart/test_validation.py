@@ -8,10 +8,8 @@ JSON pointers (`/engines/my-cache/l1/sizeGB`); either form is accepted.
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +18,8 @@ import yaml
 from lmcache_k8s.validate import check_values
 from tests.chart.helpers import PAYLOAD, blend, engine, ok, rendered
 from tests.support import (
-    CI_VALUES,
     HELMS,
-    K8S_VERSIONS,
-    ref,
-    render,
     run_postrender,
-    validate_object,
 )
 
 helms = pytest.mark.parametrize("helm", HELMS)
@@ -305,41 +298,6 @@ def test_relational_errors_fail_once_with_the_post_renderers_messages_one_per_li
     expected = {str(issue) for issue in check_values(RELATION_ERRORS)}
     assert len(expected) == 4
     assert set(lines) == expected
-
-
-# --- every ci scenario renders objects the Kubernetes schemas accept ------------------------
-
-CHART_SCENARIOS = [p for p in CI_VALUES if not p.name.startswith("webhook-")]
-scenarios = pytest.mark.parametrize("values", CHART_SCENARIOS, ids=lambda p: p.name)
-
-
-@functools.cache
-def scenario(values: Path, helm: str) -> list[dict[str, Any]]:
-    out = render(values_files=(values,), helm=helm)
-    assert out.returncode == 0, out.stderr
-    return out.docs
-
-
-@scenarios
-def test_scenario_renders_the_same_objects_on_helm3_and_helm4(values):
-    assert scenario(values, "helm3") == scenario(values, "helm4")
-
-
-@scenarios
-@pytest.mark.parametrize("version", K8S_VERSIONS)
-def test_scenario_objects_pass_the_kubernetes_schemas(values, version):
-    docs = scenario(values, "helm3")
-    assert docs
-    for doc in docs:
-        try:
-            validate_object(doc, version)
-        except Exception as exc:
-            raise AssertionError(f"{ref(doc)} fails the {version} schema: {exc}") from exc
-
-
-def test_there_is_a_scenario_per_chart_feature():
-    names = {p.name for p in CHART_SCENARIOS}
-    assert len(names) >= 12
 
 
 # --- what the chart refuses in the values, the post-renderer refuses in a manifest ----------
