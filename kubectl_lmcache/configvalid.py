@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from postrender.invariants import quantities
+
 # metadata the API server owns; the post-renderer never sees these in a render
 SERVER_METADATA = (
     "managedFields",
@@ -172,15 +174,7 @@ def _default_container(container: dict[str, Any]) -> None:
             ref.setdefault("apiVersion", "v1")
     resources = container.get("resources")
     if isinstance(resources, dict):
-        container["resources"] = _quantities(resources)
-
-
-def _quantities(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _quantities(v) for k, v in node.items()}
-    if isinstance(node, int | float) and not isinstance(node, bool):
-        return str(node)
-    return node
+        container["resources"] = quantities(resources)
 
 
 def diff_paths(a: Any, b: Any, prefix: str = "") -> list[str]:

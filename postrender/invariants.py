@@ -276,7 +276,7 @@ class Enforcer:
             return  # reported by the values rules
         wanted = resources_for(size)
         container = self.program.container
-        if _quantities(container.get("resources")) != _quantities(wanted):
+        if quantities(container.get("resources")) != quantities(wanted):
             container["resources"] = wanted
             self._changed(
                 f"{self.container_path}.resources",
@@ -298,10 +298,10 @@ def _has_coordinator(readback: ReadBack) -> bool:
     return isinstance(coordinator, dict) and "url" in coordinator
 
 
-def _quantities(node: Any) -> Any:
+def quantities(node: Any) -> Any:
     """Resources compared as Kubernetes does: `cpu: 4` and `cpu: "4"` are the same."""
     if isinstance(node, dict):
-        return {k: _quantities(v) for k, v in node.items()}
+        return {k: quantities(v) for k, v in node.items()}
     if isinstance(node, int | float) and not isinstance(node, bool):
         return str(node)
     return node

@@ -150,45 +150,22 @@ def render(
 @functools.cache
 def _rendered(key: str) -> Rendered:
     args = json.loads(key)
-    return render(
-        args["values"],
-        values_files=tuple(Path(f) for f in args["values_files"]),
-        helm=args["helm"],
-        postrender=args["postrender"],
-        api_versions=tuple(args["api_versions"]),
-        extra=tuple(args["extra"]),
-        namespace=args["namespace"],
-        release=args["release"],
-    )
+    args["values_files"] = tuple(Path(f) for f in args.get("values_files", ()))
+    for name in ("api_versions", "extra"):
+        if name in args:
+            args[name] = tuple(args[name])
+    return render(**args)
 
 
-def rendered(
-    values: dict[str, Any] | None = None,
-    *,
-    values_files: list[Path] | tuple[Path, ...] = (),
-    helm: str = "helm3",
-    postrender: bool = False,
-    api_versions: tuple[str, ...] = API_VERSIONS,
-    extra: tuple[str, ...] = (),
-    namespace: str = NAMESPACE,
-    release: str = RELEASE,
-) -> Rendered:
-    """`render()`, cached for the whole test session (per xdist worker): the one render cache.
+def rendered(values: dict[str, Any] | None = None, **kwargs: Any) -> Rendered:
+    """`render()` with the same arguments, cached for the whole test session (per xdist
+    worker): the one render cache.
 
     Same arguments, same `Rendered` object: most chart tests assert many small things about
     one render, which then costs one `helm template`. Use `render()` for a fresh run.
     """
-    key = {
-        "values": values,
-        "values_files": [str(f) for f in values_files],
-        "helm": helm,
-        "postrender": postrender,
-        "api_versions": list(api_versions),
-        "extra": list(extra),
-        "namespace": namespace,
-        "release": release,
-    }
-    return _rendered(json.dumps(key, sort_keys=True))
+    key = {"values": values, **kwargs}
+    return _rendered(json.dumps(key, sort_keys=True, default=str))
 
 
 def run_postrender(
