@@ -8,12 +8,15 @@ come out as their original text, anchors included.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from postrender.pipeline import process
 from tests.postrender.helpers import docs
+from tests.support import CHART, HELMS, helm_binary, helm_env, postrender_executable
 
 TESTDATA = Path(__file__).parent / "testdata"
 ENGINE_ARGS = (
@@ -135,3 +138,23 @@ def test_an_unchanged_document_with_anchors_is_written_back_byte_for_byte():
     outcome = process(text)
     assert outcome.ok, outcome.errors
     assert outcome.output.startswith(f"---\n{cm}---\n")
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_helm_passes_the_anchors_through_and_only_the_engine_is_fixed(helm, tmp_path):
+    chart = tmp_path / "lmcache"
+    shutil.copytree(CHART, chart, ignore=shutil.ignore_patterns("ci"))
+    shutil.copy(TESTDATA / "engine-yaml-aliases.yaml", chart / "templates" / "hand.yaml")
+    target = postrender_executable() if helm == "helm3" else "lmcache"
+    proc = subprocess.run(
+        [helm_binary(helm), "template", "r", str(chart), "-n", "llm", "--post-renderer", target],
+        capture_output=True,
+        text=True,
+        env={**helm_env(helm), "LMCACHE_POSTRENDER_TTY": "0"},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (ds,) = [d for d in docs(proc.stdout) if d.get("kind") == "DaemonSet"]
+    engine, sidecar = containers(ds)["lmcache"], containers(ds)["log-shipper"]
+    assert {"name": "NVIDIA_VISIBLE_DEVICES", "value": "all"} in engine["env"]
+    assert sidecar["env"] == [{"name": "LMCACHE_LOG_LEVEL", "value": "INFO"}]
