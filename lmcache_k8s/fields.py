@@ -25,6 +25,10 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 ServerPort = Annotated[int, Field(ge=1024, le=65535)]
 # A Go duration in whole units, as Prometheus and cert-manager read it (`30s`, `2160h30m`).
 DURATION_PATTERN = r"^([0-9]+(ms|s|m|h))+$"
+# The same, but not zero: a scrape interval, a rate window or a certificate's lifetime of 0
+# is refused by Prometheus, PromQL and cert-manager. (No lookahead: Helm's JSON Schema
+# validators use Go's RE2.) At least one part has a non-zero count.
+POSITIVE_DURATION_PATTERN = r"^([0-9]+(ms|s|m|h))*[0-9]*[1-9][0-9]*(ms|s|m|h)([0-9]+(ms|s|m|h))*$"
 # Free-form Kubernetes objects: the Kubernetes schemas check them after rendering.
 KubeObject = dict[str, Any]
 KubeList = list[dict[str, Any]]

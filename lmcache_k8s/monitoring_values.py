@@ -16,9 +16,11 @@ from typing import Annotated
 
 from pydantic import ConfigDict, Field
 
-from lmcache_k8s.fields import DURATION_PATTERN, Strict, StringMap
+from lmcache_k8s.fields import DURATION_PATTERN, POSITIVE_DURATION_PATTERN, Strict, StringMap
 
 Duration = Annotated[str, Field(pattern=DURATION_PATTERN)]
+# A PromQL range must be longer than zero.
+PositiveDuration = Annotated[str, Field(pattern=POSITIVE_DURATION_PATTERN)]
 # A share of something, as Prometheus compares it: 0.05 is 5%.
 Ratio = Annotated[float, Field(gt=0, le=1)]
 Severity = Annotated[
@@ -59,7 +61,7 @@ class AlertRule(Strict):
 
 class RatioAlert(AlertRule):
     threshold: Ratio = Field(0.1, description="Fires above this share (0.1 is 10%).")
-    window: Duration = Field("10m", description="Window the rates are taken over.")
+    window: PositiveDuration = Field("10m", description="Window the rates are taken over.")
 
 
 class L1Alert(AlertRule):

@@ -18,6 +18,7 @@ them.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,13 @@ def configmap_refs(pod: dict[str, Any]) -> list[ConfigMapRef]:
     return refs
 
 
+def mount_path(mount: dict[str, Any]) -> str:
+    """A volume mount's path as the runtime mounts it: `/dev/shm/`, `//dev/shm` and
+    `/dev/./shm` are all /dev/shm (the chart's twin uses Go's `clean`)."""
+    path = str(mount.get("mountPath", ""))
+    return "/" + posixpath.normpath(path).lstrip("/") if path else ""
+
+
 @dataclass(frozen=True)
 class ShadowedShm:
     """An emptyDir mounted over /dev/shm by one container."""
@@ -131,8 +139,7 @@ def shadowed_shm(pod: dict[str, Any]) -> list[ShadowedShm]:
     out = []
     for group, index, container in containers_of(pod):
         for m, mount in enumerate(_dicts(container.get("volumeMounts"))):
-            at = str(mount.get("mountPath", "")).rstrip("/")
-            if at == SHM and str(mount.get("name")) in empty:
+            if mount_path(mount) == SHM and str(mount.get("name")) in empty:
                 name = str(container.get("name", f"#{index}"))
                 out.append(ShadowedShm(name, group, index, m, str(mount.get("name"))))
     return out

@@ -26,7 +26,7 @@ from typing import Any
 from lmcache_k8s.errors import Issue, join_path
 from lmcache_k8s.lmcache_cli import rendered_flags
 from lmcache_k8s.names import ENGINE_MAPS, METRICS_SUFFIX
-from lmcache_k8s.pod_refs import SHM, shadowed_shm_message
+from lmcache_k8s.pod_refs import SHM, mount_path, shadowed_shm_message
 from lmcache_k8s.values import (
     KINDS,
     BlendCoordinatorRef,
@@ -279,7 +279,7 @@ def no_empty_dir_over_shm(values: dict[str, Any]) -> Iterator[Issue]:
         for mount in mounts:
             if not isinstance(mount, dict):
                 continue
-            at = str(mount.get("mountPath", "")).removesuffix("/")
+            at = mount_path(mount)
             if at == SHM and str(mount.get("name")) in empty:
                 yield Issue(
                     f"{join_path(kind, name)}.volumeMounts",

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmcache_k8s.fields import (
-    DURATION_PATTERN,
+    POSITIVE_DURATION_PATTERN,
     KubeList,
     KubeObject,
     LogLevel,
@@ -68,7 +68,7 @@ class EvictionSpec(Strict):
 
 class ServiceMonitorSpec(Strict):
     enabled: bool = False
-    interval: str = Field("30s", pattern=DURATION_PATTERN)
+    interval: str = Field("30s", pattern=POSITIVE_DURATION_PATTERN)
     labels: StringMap | None = None
     trustCRDsExist: bool = Field(
         False,

@@ -108,12 +108,19 @@ def _rows(
     docs: dict[str, list[str]],
     prefix: str = "",
     within: str = "",
+    inherited: dict[str, Any] | None = None,
 ) -> list[Row]:
-    """One row per leaf field; `within` names the optional object a required field is in."""
+    """One row per leaf field; `within` names the optional object a required field is in.
+
+    `inherited` is the default of the enclosing object, which wins over its fields' own
+    defaults (two alerts of one model can default to different thresholds).
+    """
     rows = []
     required = set(schema.get("required", []))
     for key, prop in schema.get("properties", {}).items():
         path = f"{prefix}{key}"
+        if isinstance(inherited, dict) and key in inherited:
+            prop = {**prop, "default": inherited[key]}
         resolved = _resolve(prop, defs)
         rule = "; ".join(r for r in (_rule(prop, defs), *docs.get(path, [])) if r)
         nested = resolved.get("type") == "object" and resolved.get("additionalProperties") is False
@@ -121,7 +128,9 @@ def _rows(
             if key in required or rule:
                 rows.append((path, "object", _default(prop, key in required, within), rule))
             inner = within if key in required else path
-            rows.extend(_rows(resolved, defs, docs, f"{path}.", inner))
+            default = prop.get("default")
+            default = default if isinstance(default, dict) else None
+            rows.extend(_rows(resolved, defs, docs, f"{path}.", inner, default))
             continue
         rows.append((path, _type(prop, defs), _default(prop, key in required, within), rule))
     return rows
@@ -141,10 +150,10 @@ def _title(kind: str, model: dict[str, Any]) -> str:
 
 
 def _at(values_map: str, path: str) -> str:
-    """`engines.<name>.server.httpPort`, or `webhook.tls.mode` for the one-block webhook."""
+    """`engines.<name>.server.httpPort`, or `webhook.tls.mode` for a one-block key."""
     parts = [
         values_map,
-        *([] if values_map == "webhook" else ["<name>"]),
+        *(["<name>"] if values_map in dict(MAPS) else []),
         *([path] if path else []),
     ]
     return "`" + ".".join(parts) + "`"

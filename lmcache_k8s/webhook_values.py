@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from lmcache_k8s.fields import (
-    DURATION_PATTERN,
+    POSITIVE_DURATION_PATTERN,
     KubeList,
     KubeObject,
     LogLevel,
@@ -88,8 +88,10 @@ class IssuerRef(Strict):
 
 class CertManagerTLS(Strict):
     issuerRef: IssuerRef = IssuerRef()
-    duration: str = Field("8760h", pattern=DURATION_PATTERN, description="Serving cert.")
-    caDuration: str = Field("43800h", pattern=DURATION_PATTERN, description="Chart-made CA.")
+    duration: str = Field("8760h", pattern=POSITIVE_DURATION_PATTERN, description="Serving cert.")
+    caDuration: str = Field(
+        "43800h", pattern=POSITIVE_DURATION_PATTERN, description="Chart-made CA."
+    )
     trustCRDsExist: bool = Field(
         False,
         description="Render cert-manager objects even when cert-manager.io/v1 is not"
@@ -171,7 +173,7 @@ class WebhookServiceMonitor(Strict):
     """
 
     enabled: bool = False
-    interval: str = Field("30s", pattern=DURATION_PATTERN)
+    interval: str = Field("30s", pattern=POSITIVE_DURATION_PATTERN)
     labels: StringMap = {}
     trustCRDsExist: bool = Field(
         False,

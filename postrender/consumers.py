@@ -165,16 +165,19 @@ class _Consumer:
         if metadata is None:
             return
         path = _metadata_path(self.obj.kind)
-        engine = self.configmaps[0].removesuffix(CONNECTION_SUFFIX)
+        engines = [cm.removesuffix(CONNECTION_SUFFIX) for cm in self.configmaps]
         labels = metadata.get("labels")
         if labels is None:
             labels = metadata["labels"] = {}
-        if isinstance(labels, dict) and CLIENT_OF_LABEL not in labels:
-            labels[CLIENT_OF_LABEL] = engine
+        # A label naming one of the engines the pod reads is kept (a pod reading several
+        # chooses); anything else is set to the first of them, in name order.
+        if isinstance(labels, dict) and labels.get(CLIENT_OF_LABEL) not in engines:
+            verb = "set" if CLIENT_OF_LABEL in labels else "added"
+            labels[CLIENT_OF_LABEL] = engines[0]
             self.changed(
                 f"{path}.labels",
-                f"added {CLIENT_OF_LABEL}: {engine}: the engine's NetworkPolicy admits its"
-                " clients by this label",
+                f"{verb} {CLIENT_OF_LABEL}: {engines[0]}: the engine's NetworkPolicy admits"
+                " its clients by this label",
             )
         annotations = metadata.get("annotations")
         if annotations is None:

@@ -240,3 +240,23 @@ def test_the_reported_dev_shm_consumer_fails_under_helm(helm, chart_with, tmp_pa
         f" {SHM_WORDS}" in report
     )
     assert "nothing was written to stdout" in report
+
+
+@pytest.mark.parametrize("label", ["wrong", "someone-else", ""])
+def test_a_client_label_naming_another_engine_is_corrected(label):
+    workload = consumer("Deployment", "env", "containers")
+    workload["spec"]["template"]["metadata"]["labels"]["lmcache.ai/client-of"] = label
+    outcome = process(stream_of(*engine(), workload))
+    assert outcome.ok, outcome.errors
+    labels = template_of("Deployment", docs(outcome.output)[-1])["metadata"]["labels"]
+    assert labels["lmcache.ai/client-of"] == "my-cache"
+    assert any("set lmcache.ai/client-of: my-cache" in w for w in outcome.warnings)
+
+
+@pytest.mark.parametrize("path", ["/dev/shm/", "//dev/shm", "/dev/./shm", "/dev/../dev/shm"])
+def test_every_spelling_of_dev_shm_is_caught(path):
+    workload = consumer("Deployment", "volume", "containers", shm=True)
+    mounts = workload["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    mounts[-1]["mountPath"] = path
+    outcome = process(stream_of(*engine(), workload))
+    assert outcome.output is None and len(outcome.errors) == 1
