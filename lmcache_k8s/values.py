@@ -249,6 +249,7 @@ MODELS: dict[str, type[BaseModel]] = {
 KINDS: dict[str, tuple[type[BaseModel], str]] = {k: (m, COMPONENTS[k]) for k, m in MODELS.items()}
 
 from lmcache_k8s.monitoring_values import MonitoringValues  # noqa: E402
+from lmcache_k8s.networkpolicy_values import NetworkPolicyValues  # noqa: E402
 from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
@@ -271,3 +272,6 @@ class Values(Strict):
         WebhookValues(), description="The CacheBlend injection webhook (SPEC 4)."
     )
     monitoring: MonitoringValues = MonitoringValues()
+    networkPolicy: NetworkPolicyValues = Field(
+        NetworkPolicyValues(), description="Who may reach each port (docs/security.md)."
+    )

@@ -175,6 +175,7 @@ def generated(schema: dict[str, Any]) -> str:
         ]
         rows.append((kind, f"map of {model}", "`{}`", "; ".join(rule)))
     rows.append(("webhook", "object", "see below", _rule(top["webhook"], defs)))
+    rows.append(("networkPolicy", "object", "see below", _rule(top["networkPolicy"], defs)))
     lines += _table(rows, first="key")
     for kind, model in MAPS:
         lines += ["", f"### {_title(kind, defs[model])}", ""]
@@ -193,6 +194,15 @@ def generated(schema: dict[str, Any]) -> str:
     ]
     webhook = _resolve(top["webhook"], defs)
     lines += _table(_rows(webhook, defs, relations.docs_for("webhook")))
+    lines += [
+        "",
+        "### `networkPolicy`: who may reach each port",
+        "",
+        "What each policy admits, and why: docs/security.md.",
+        "",
+    ]
+    policies = _resolve(top["networkPolicy"], defs)
+    lines += _table(_rows(policies, defs, relations.docs_for("networkPolicy")))
     lines += [
         "",
         "### Rules between fields",

@@ -160,6 +160,7 @@ COMMON = {
     ("Role", NAME, NAMESPACE),
     ("RoleBinding", NAME, NAMESPACE),
     ("MutatingWebhookConfiguration", MWC_NAME, ""),
+    ("NetworkPolicy", NAME, NAMESPACE),
 }
 
 
