@@ -110,4 +110,5 @@ def chart_names() -> dict[str, object]:
         "cacheblendInjectLabel": CACHEBLEND_INJECT_LABEL,
         "cacheblendEngineAnnotation": CACHEBLEND_ENGINE_ANNOTATION,
         "cacheblendContainerAnnotation": CACHEBLEND_CONTAINER_ANNOTATION,
+        "clientOfLabel": CLIENT_OF_LABEL,
     }

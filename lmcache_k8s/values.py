@@ -249,6 +249,7 @@ MODELS: dict[str, type[BaseModel]] = {
 KINDS: dict[str, tuple[type[BaseModel], str]] = {k: (m, COMPONENTS[k]) for k, m in MODELS.items()}
 
 from lmcache_k8s.monitoring_values import MonitoringValues  # noqa: E402
+from lmcache_k8s.networkpolicy_values import NetworkPolicyValues  # noqa: E402
 from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
@@ -273,4 +274,7 @@ class Values(Strict):
     monitoring: MonitoringValues = Field(
         MonitoringValues(),
         description="Grafana dashboards and Prometheus alerts, both opt-in (docs/observability.md).",
+    )
+    networkPolicy: NetworkPolicyValues = Field(
+        NetworkPolicyValues(), description="Who may reach each port (docs/security.md)."
     )

@@ -61,6 +61,7 @@ RESOURCES = {
         Resource("apps", "v1", "Deployment", "deployments"),
         Resource("apps", "v1", "ReplicaSet", "replicasets"),
         Resource("apps", "v1", "StatefulSet", "statefulsets"),
+        Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
     )
 }
 BY_KIND = {r.kind: r for r in RESOURCES.values()}

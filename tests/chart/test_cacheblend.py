@@ -37,6 +37,7 @@ def configmap_data(helm: str = "helm3", namespace: str = "llm", **fields) -> dic
 def test_blend_engine_renders_the_engine_objects_with_its_component(helm):
     out = one(helm)
     assert out.refs() == [
+        "NetworkPolicy/my-cb",
         "ConfigMap/my-cb-connection",
         "Service/my-cb-metrics",
         "Service/my-cb",

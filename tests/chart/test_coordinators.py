@@ -42,7 +42,12 @@ def deployment(helm: str = "helm3", **fields):
 @helms
 def test_a_minimal_coordinator_renders_deployment_and_services(helm):
     out = one(helm)
-    assert out.refs() == ["Service/fleet-metrics", "Service/fleet", "Deployment/fleet"]
+    assert out.refs() == [
+        "NetworkPolicy/fleet",
+        "Service/fleet-metrics",
+        "Service/fleet",
+        "Deployment/fleet",
+    ]
     for doc in out.docs:
         labels = doc["metadata"]["labels"]
         assert {k: labels[k] for k in SELECTOR} == SELECTOR
@@ -180,7 +185,7 @@ def test_metrics_service_targets_the_http_port_and_disappears_when_disabled():
         "ports": [{"name": "metrics", "port": 9091, "targetPort": "http", "protocol": "TCP"}],
     }
     off = one(prometheus={"enabled": False})
-    assert off.refs() == ["Service/fleet", "Deployment/fleet"]
+    assert off.refs() == ["NetworkPolicy/fleet", "Service/fleet", "Deployment/fleet"]
     assert "--disable-metrics" in args(off.get("Deployment", "fleet"))
 
 

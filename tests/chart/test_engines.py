@@ -61,6 +61,7 @@ def daemonset(helm: str = "helm3", **fields):
 @helms
 def test_a_minimal_engine_renders_daemonset_services_and_connection_configmap(helm):
     assert one(helm).refs() == [
+        "NetworkPolicy/my-cache",
         "ConfigMap/my-cache-connection",
         "Service/my-cache-metrics",
         "Service/my-cache",

@@ -129,6 +129,7 @@ COMMON = {
     ("Role", NAME, NAMESPACE),
     ("RoleBinding", NAME, NAMESPACE),
     ("MutatingWebhookConfiguration", MWC_NAME, ""),
+    ("NetworkPolicy", NAME, NAMESPACE),
 }
 
 

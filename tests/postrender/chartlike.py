@@ -351,12 +351,44 @@ def coordinator(
     }
 
 
+def network_policy(name: str, *, blend: bool = False) -> dict[str, Any]:
+    """The engine's NetworkPolicy with the chart's default networkPolicy values."""
+    component = "cacheblend-engine" if blend else "cache-engine"
+    prometheus = {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels(component, name)},
+        "spec": {
+            "podSelector": {"matchLabels": selector(component, name)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [
+                        {"podSelector": {}},
+                        {
+                            "namespaceSelector": {},
+                            "podSelector": {"matchLabels": {"lmcache.ai/client-of": name}},
+                        },
+                    ],
+                    "ports": [{"port": "server", "protocol": "TCP"}],
+                },
+                {
+                    "from": [{"namespaceSelector": {}, "podSelector": prometheus}],
+                    "ports": [{"port": "http", "protocol": "TCP"}],
+                },
+            ],
+        },
+    }
+
+
 def engine_set(name: str, *, blend: bool = False, **kw: Any) -> list[tuple[str, dict[str, Any]]]:
-    """The four objects the chart renders for one engine, with their template file names."""
+    """The five objects the chart renders for one engine, with their template file names."""
     port = kw.get("port", 5555)
     return [
         ("engines/configmap.yaml", connection(name, blend=blend, port=port)),
         ("engines/metrics-service.yaml", metrics_service(name, blend=blend)),
+        ("engines/networkpolicy.yaml", network_policy(name, blend=blend)),
         ("engines/service.yaml", service(name, blend=blend, port=port)),
         ("engines/daemonset.yaml", daemonset(name, blend=blend, **kw)),
     ]

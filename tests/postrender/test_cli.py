@@ -32,7 +32,7 @@ def test_a_valid_stream_is_written_to_stdout_unchanged(log):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == GOOD_STREAM
     assert proc.stderr == ""
-    assert "ok: 8 objects, 2 LMCache workloads, helm3 input" in log.read_text()
+    assert "ok: 10 objects, 2 LMCache workloads, helm3 input" in log.read_text()
 
 
 def test_errors_exit_non_zero_with_empty_stdout_and_every_error_on_stderr(log):

@@ -276,7 +276,7 @@ def test_the_launcher_falls_back_to_python3_dash_m(tmp_path):
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "LMCACHE_POSTRENDER_LOG": str(tmp_path / "log")}
     proc = launcher(env)
     assert proc.returncode == 0, proc.stderr
-    assert "ok: 4 objects" in (tmp_path / "log").read_text()
+    assert "ok: 5 objects" in (tmp_path / "log").read_text()
 
 
 def test_the_launcher_prefers_an_explicit_binary(tmp_path):
@@ -287,7 +287,7 @@ def test_the_launcher_prefers_an_explicit_binary(tmp_path):
     }
     proc = launcher(env)
     assert proc.returncode == 0, proc.stderr
-    assert "ok: 4 objects" in (tmp_path / "log").read_text()
+    assert "ok: 5 objects" in (tmp_path / "log").read_text()
 
 
 def test_the_launcher_says_when_the_program_is_missing(tmp_path):
