@@ -110,7 +110,7 @@ def _header(namespace: str, values: dict[str, Any]) -> str:
     return (
         f"Converted by `kubectl lmcache migrate` from {count} operator resource(s) in namespace"
         f" {namespace}.\n"
-        f"helm upgrade --install <release> lmcache -n {namespace} -f <this file>"
+        f"helm upgrade --install <release> charts/lmcache -n {namespace} -f <this file>"
         " (the handover: docs/migrate.md)"
     )
 
