@@ -82,7 +82,10 @@ def _read_cluster(args: argparse.Namespace, ctx: Context) -> tuple[list[dict[str
                 continue
             raise
         for item in items:
-            resources.append({"kind": kind.kind, **item})
+            # list items carry no kind/apiVersion of their own
+            resources.append(
+                {"apiVersion": f"{kind.group}/{kind.version}", "kind": kind.kind, **item}
+            )
     return resources, namespace or kube.namespace
 
 

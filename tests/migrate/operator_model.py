@@ -9,11 +9,17 @@ with it and docs/migrate.md lists the differences.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
 
-from lmcache_k8s.names import CONNECTION_SUFFIX, KV_TRANSFER_CONFIG_KEY, METRICS_SUFFIX
+from lmcache_k8s.names import (
+    CONNECTION_SUFFIX,
+    KV_TRANSFER_CONFIG_KEY,
+    METRICS_SUFFIX,
+    operator_selector_labels,
+)
 
 CLUSTER_DOMAIN = "cluster.local"
 ENGINE_PORT = 5555
@@ -100,3 +106,76 @@ def engine_flags(spec: dict[str, Any]) -> dict[str, str]:
         "--eviction-trigger-watermark": str(eviction.get("triggerWatermark", 0.8)),
         "--eviction-ratio": str(eviction.get("evictionRatio", 0.2)),
     }
+
+
+def _owner(resource: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": resource["apiVersion"],
+        "kind": resource["kind"],
+        "name": resource["metadata"]["name"],
+        "uid": resource["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def operator_objects(resource: dict[str, Any], namespace: str) -> list[dict[str, Any]]:
+    """The objects the operator keeps for `resource` (which must carry metadata.uid), shaped
+    as far as its documented facts go: names, selector and standard labels, the owner
+    reference, the connection ConfigMap, ports. Not modelled: the full pod template."""
+    spec = resource.get("spec") or {}
+    name = resource["metadata"]["name"]
+    coordinator = resource["kind"] == "LMCacheCoordinator"
+    selector = operator_selector_labels(name)
+    component = "coordinator" if coordinator else "cache-engine"
+    labels = {**selector, "app.kubernetes.io/component": component}
+    meta = {
+        "namespace": namespace,
+        "labels": labels,
+        "ownerReferences": [_owner(resource)],
+    }
+    port = (
+        spec.get("port", COORDINATOR_PORT)
+        if coordinator
+        else int((spec.get("server") or {}).get("port", ENGINE_PORT))
+    )
+    pod = {
+        "metadata": {"labels": labels},
+        "spec": {"containers": [{"name": "lmcache", "image": "lmcache/vllm-openai:latest"}]},
+    }
+    workload = {
+        "kind": "Deployment" if coordinator else "DaemonSet",
+        "apiVersion": "apps/v1",
+        "metadata": {"name": name, **copy.deepcopy(meta)},
+        "spec": {"selector": {"matchLabels": selector}, "template": pod},
+    }
+    service = {
+        "kind": "Service",
+        "apiVersion": "v1",
+        "metadata": {"name": name, **copy.deepcopy(meta)},
+        "spec": {"selector": selector, "ports": [{"port": port}], "clusterIP": "10.96.0.10"},
+    }
+    objects = [workload, service]
+    if not coordinator:
+        service["spec"]["internalTrafficPolicy"] = "Local"
+        objects.append(
+            {
+                "kind": "Service",
+                "apiVersion": "v1",
+                "metadata": {"name": f"{name}{METRICS_SUFFIX}", **copy.deepcopy(meta)},
+                "spec": {"clusterIP": "None", "selector": selector},
+            }
+        )
+        configmap = connection_configmap(resource, namespace)
+        configmap["metadata"].update(copy.deepcopy(meta))
+        objects.append(configmap)
+    if ((spec.get("prometheus") or {}).get("serviceMonitor") or {}).get("enabled"):
+        objects.append(
+            {
+                "kind": "ServiceMonitor",
+                "apiVersion": "monitoring.coreos.com/v1",
+                "metadata": {"name": name, **copy.deepcopy(meta)},
+                "spec": {"selector": {"matchLabels": labels}},
+            }
+        )
+    return objects
