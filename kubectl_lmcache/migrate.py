@@ -175,7 +175,7 @@ def convert(
     for namespace, values in sorted(migration.values.items()):
         ordered = {key: dict(sorted(values[key].items())) for key in MAP_ORDER if key in values}
         migration.values[namespace] = ordered
-        errors.extend(f"namespace {namespace}: values {issue}" for issue in check_values(ordered))
+        errors.extend(_resource_error(namespace, issue) for issue in check_values(ordered))
         migration.notes.extend(
             Note(f"namespace {namespace}", issue.path, issue.message)
             for issue in warn_values(ordered)
@@ -327,6 +327,22 @@ def _default_differences(
                 " left at the chart's default: set false to keep the operator's behaviour",
             )
         )
+
+
+def _resource_error(namespace: str, issue: Any) -> str:
+    """A values error (`engines.c.l1.sizeGB: ...`) worded from the resource's side too."""
+    values_map, _, rest = issue.path.partition(".")
+    name, _, field_path = rest.partition(".")
+    kinds = {m: k for k, m in VALUES_MAP.items()}
+    if values_map not in kinds or not name:
+        return f"namespace {namespace}: values {issue}"
+    head, _, tail = field_path.partition(".")
+    theirs = {ours: op for op, ours in RENAMES.get(values_map, {}).items()}.get(head, head)
+    spec_path = ".".join(p for p in ("spec", theirs, tail) if p)
+    return (
+        f"{kinds[values_map]} {namespace}/{name}: {spec_path}: {issue.message}"
+        f" (values path {issue.path})"
+    )
 
 
 def dump(values: dict[str, Any], header: str = "") -> str:

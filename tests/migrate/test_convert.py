@@ -130,6 +130,19 @@ def test_bad_resources_are_errors_naming_the_path(resources: list, message: str)
         convert(resources)
 
 
+def test_a_renamed_field_is_reported_under_the_operators_name() -> None:
+    coordinator = {
+        "apiVersion": "lmcache.lmcache.ai/v1alpha1",
+        "kind": "LMCacheCoordinator",
+        "metadata": {"name": "c"},
+        "spec": {"resourceOverrides": 3},
+    }
+    with pytest.raises(
+        MigrateError, match=r"spec\.resourceOverrides: .*coordinators\.c\.resources"
+    ):
+        convert([coordinator])
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [("a: [", "not valid YAML"), ("- 1\n- 2", "expected a Kubernetes object")],
@@ -166,4 +179,7 @@ def test_cli_prints_one_namespace_and_exits_1_on_bad_input(tmp_path: Path) -> No
     bad.write_text(yaml.safe_dump(_engine({"l1": {"sizeGB": -1}})))
     code, out, err = _run(["migrate", "-f", str(bad)])
     assert code == 1 and out == ""
-    assert "engines.my-cache.l1.sizeGB: must be greater than 0" in err
+    assert (
+        "LMCacheEngine default/my-cache: spec.l1.sizeGB: must be greater than 0 (got -1)"
+        " (values path engines.my-cache.l1.sizeGB)" in err
+    )
