@@ -3,6 +3,7 @@
     kubectl lmcache get [NAME] [-n NS | -A] [-o wide|json|yaml] [--probe]
     kubectl lmcache describe NAME [-n NS] [--probe]
     kubectl lmcache wait NAME --for=phase=Running [--timeout 5m]
+    kubectl lmcache migrate [-f FILE|-] [-n NS | -A] [-o DIR] [--adopt]
 
 Connection flags are kubectl's: --kubeconfig, --context, -n/--namespace, -A, and
 --request-timeout. Exit status 0 on success, 1 on errors (including a kind that could not

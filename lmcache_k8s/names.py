@@ -28,6 +28,25 @@ COORDINATOR_LABEL = "lmcache.ai/coordinator"
 # Tells an entry's N-metrics Service apart from its main Service N.
 METRICS_LABEL = "lmcache.ai/metrics"
 
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+
+# --- the reference operator's objects (docs/migrate.md) -----------------------------------
+# The operator selects the pods of resource N (its DaemonSet's and Deployment's immutable
+# spec.selector) by name=lmcache, instance=N and managed-by=lmcache-operator (from the
+# operator's source, quoted in issue 15). An entry with adoptOperatorObjects renders this
+# selector so Helm can take the running workload over instead of replacing it.
+OPERATOR_MANAGED_BY = "lmcache-operator"
+
+
+def operator_selector_labels(name: str) -> dict[str, str]:
+    """The reference operator's selector labels of the workload of its resource `name`."""
+    return {
+        NAME_LABEL: NAME_LABEL_VALUE,
+        INSTANCE_LABEL: name,
+        MANAGED_BY_LABEL: OPERATOR_MANAGED_BY,
+    }
+
+
 # values map -> app.kubernetes.io/component of its objects
 COMPONENTS: dict[str, str] = {
     "engines": "cache-engine",
@@ -91,6 +110,7 @@ def chart_names() -> dict[str, object]:
     `templates/_contract.tpl` exposes them (camelCase keys; a JSON object)."""
     return {
         "appName": NAME_LABEL_VALUE,
+        "operatorManagedBy": OPERATOR_MANAGED_BY,
         "components": COMPONENTS,
         "entryLabels": {
             kind: COORDINATOR_LABEL if kind == "coordinators" else ENGINE_LABEL

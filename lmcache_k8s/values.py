@@ -138,6 +138,12 @@ class PodShape(Strict):
     podLabels: StringMap | None = Field(None, description="Cannot override the selector labels.")
     serviceAccountName: str | None = None
     extraArgs: list[str] | None = Field(None, description="Appended last to the arguments.")
+    adoptOperatorObjects: bool = Field(
+        False,
+        description="Select pods by the reference operator's labels (`app.kubernetes.io/name:"
+        " lmcache`, `instance: <entry>`, `managed-by: lmcache-operator`) so `helm install"
+        " --take-ownership` adopts the operator's running workload; see docs/migrate.md.",
+    )
 
 
 class EngineSpec(PodShape):

@@ -9,7 +9,13 @@ bodies for 401/403/404 with the same message wording):
   in, notin), `fieldSelector` (=, ==, != on dotted paths) and `limit`/`continue` paging;
 - the pod and service proxy (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`), answered
   from canned responses;
-- `/version`.
+- `/version`;
+- writes, for the handover of docs/migrate.md: POST (create; 409 when it exists), PATCH
+  (`application/merge-patch+json`; a DaemonSet's or Deployment's `spec.selector` is
+  immutable: 422 as the API server words it) and DELETE with `propagationPolicy`
+  (`Orphan` strips the ownerReferences to the deleted object from its dependents, as the
+  garbage collector does; `Background`/`Foreground` delete the dependents too). Objects of
+  the reference operator's CRDs and ServiceMonitors are served like built-in kinds.
 
 Authentication is a bearer token. RBAC is a set of denied (verb, resource, namespace)
 triples. Every request is recorded, so tests can assert how many calls a command made.
@@ -62,6 +68,10 @@ RESOURCES = {
         Resource("apps", "v1", "ReplicaSet", "replicasets"),
         Resource("apps", "v1", "StatefulSet", "statefulsets"),
         Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies"),
+        Resource("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"),
+        Resource("lmcache.lmcache.ai", "v1alpha1", "LMCacheEngine", "lmcacheengines"),
+        Resource("lmcache.lmcache.ai", "v1alpha1", "CacheBlendEngine", "cacheblendengines"),
+        Resource("lmcache.lmcache.ai", "v1alpha1", "LMCacheCoordinator", "lmcachecoordinators"),
     )
 }
 BY_KIND = {r.kind: r for r in RESOURCES.values()}
@@ -256,6 +266,90 @@ class FakeKubeState:
         with self.lock:
             return [c for c in self.calls if fragment in c.path]
 
+    # -- writes (POST, PATCH, DELETE) ---------------------------------------------------------
+    def write(self, method: str, path: str, query: dict[str, str], body: Any) -> tuple[int, Any]:
+        """Answer a write. `body` is the decoded JSON request body (None when empty)."""
+        with self.lock:
+            m = _COLLECTION.match(path.rstrip("/"))
+            if not m or m["plural"] not in RESOURCES or m["proxy"] is not None:
+                return 404, status_body(
+                    404, "NotFound", "the server could not find the requested resource", {}
+                )
+            resource = RESOURCES[m["plural"]]
+            if (m["group"] or "", m["version"] or m["core"]) != (resource.group, resource.version):
+                return 404, status_body(
+                    404, "NotFound", "the server could not find the requested resource", {}
+                )
+            namespace, name = unquote(m["ns"] or ""), unquote(m["name"] or "")
+            verb = {"POST": "create", "PATCH": "patch", "DELETE": "delete"}[method]
+            denied = self._forbidden(verb, resource, namespace, name)
+            if denied:
+                return denied
+            if method == "POST":
+                return self._create(resource, namespace, body or {})
+            current = self.objects.get((resource.plural, namespace, name))
+            if current is None:
+                return 404, status_body(
+                    404,
+                    "NotFound",
+                    f'{resource.qualified} "{name}" not found',
+                    {"name": name, "group": resource.group, "kind": resource.plural},
+                )
+            if method == "PATCH":
+                return self._patch(resource, current, body or {})
+            policy = query.get("propagationPolicy") or (body or {}).get("propagationPolicy")
+            return self._delete(resource, current, policy or "Background")
+
+    def _create(self, resource: Resource, namespace: str, obj: dict[str, Any]):
+        meta = obj.setdefault("metadata", {})
+        meta.setdefault("namespace", namespace)
+        key = (resource.plural, meta["namespace"], meta.get("name", ""))
+        if key in self.objects:
+            return 409, status_body(
+                409, "AlreadyExists", f'{resource.qualified} "{key[2]}" already exists'
+            )
+        obj = {**obj, "kind": resource.kind, "apiVersion": resource.api_version}
+        return 201, self.put(obj)
+
+    def _patch(self, resource: Resource, current: dict[str, Any], patch: dict[str, Any]):
+        updated = merge_patch(copy.deepcopy(current), patch)
+        meta = updated["metadata"]
+        for key in ("uid", "name", "namespace", "creationTimestamp"):
+            if key in current["metadata"]:
+                meta[key] = current["metadata"][key]
+        if resource.kind in ("DaemonSet", "Deployment"):
+            before = (current.get("spec") or {}).get("selector")
+            after = (updated.get("spec") or {}).get("selector")
+            if before != after:
+                message = (
+                    f'{resource.kind}.{resource.group} "{meta["name"]}" is invalid:'
+                    f" spec.selector: Invalid value: {json.dumps(after)}: field is immutable"
+                )
+                return 422, status_body(422, "Invalid", message, {"name": meta["name"]})
+        self.resource_version += 1
+        meta["resourceVersion"] = str(self.resource_version)
+        self.objects[(resource.plural, meta["namespace"], meta["name"])] = updated
+        return 200, updated
+
+    def _delete(self, resource: Resource, obj: dict[str, Any], policy: str):
+        meta = obj["metadata"]
+        self.resource_version += 1
+        self.objects.pop((resource.plural, meta["namespace"], meta["name"]), None)
+        uid = meta.get("uid")
+        for key, other in list(self.objects.items()):
+            refs = other.get("metadata", {}).get("ownerReferences") or []
+            if not any(r.get("uid") == uid for r in refs):
+                continue
+            if policy == "Orphan":
+                kept = [r for r in refs if r.get("uid") != uid]
+                if kept:
+                    other["metadata"]["ownerReferences"] = kept
+                else:
+                    other["metadata"].pop("ownerReferences")
+            elif key in self.objects:
+                self._delete(RESOURCES[key[0]], other, policy)
+        return 200, obj  # the API server answers a delete with the deleted object
+
     # -- answering --------------------------------------------------------------------------
     def _forbidden(
         self, verb: str, resource: Resource, namespace: str, name: str = "", sub: str = ""
@@ -404,6 +498,20 @@ class FakeKubeState:
         return answer() if callable(answer) else answer
 
 
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: null removes a key, objects merge, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if not isinstance(target, dict):
+        target = {}
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = merge_patch(target.get(key), value)
+    return target
+
+
 def _handler(state: FakeKubeState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -442,6 +550,36 @@ def _handler(state: FakeKubeState) -> type[BaseHTTPRequestHandler]:
             with state.lock:
                 state.calls.append(Call("GET", parts.path, query, status))
             self._send(status, body)
+
+        def _write(self) -> None:
+            parts = urlsplit(self.path)
+            query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+            if scheme.lower() != "bearer" or token.strip() != state.token:
+                status, body = 401, status_body(401, "Unauthorized", "Unauthorized")
+            elif self.command == "PATCH" and "merge-patch" not in (
+                self.headers.get("Content-Type") or ""
+            ):
+                status, body = (
+                    415,
+                    status_body(
+                        415, "UnsupportedMediaType", "only application/merge-patch+json is served"
+                    ),
+                )
+            else:
+                try:
+                    decoded = json.loads(raw) if raw else None
+                except ValueError as exc:
+                    status, body = 400, status_body(400, "BadRequest", str(exc))
+                else:
+                    status, body = state.write(self.command, parts.path, query, decoded)
+            with state.lock:
+                state.calls.append(Call(self.command, parts.path, query, status))
+            self._send(status, body)
+
+        do_POST = do_PATCH = do_DELETE = _write  # noqa: N815
 
     return Handler
 

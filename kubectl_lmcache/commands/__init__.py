@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import describe, get, wait
+from . import describe, get, migrate, wait
 
-COMMANDS = (get, describe, wait)
+COMMANDS = (get, describe, wait, migrate)

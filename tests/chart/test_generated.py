@@ -81,9 +81,12 @@ def test_every_rule_the_chart_runs_has_its_check_in_validate_tpl():
 
 def test_the_pod_helper_renders_every_pod_shape_field():
     # lmcache.podTemplate (_pod.tpl) mirrors PodShape: a field added to the model must be
-    # rendered there (extraArgs through the argv helpers of _entries.tpl).
+    # rendered there (extraArgs through the argv helpers of _entries.tpl, adoptOperatorObjects
+    # through the selector labels of _helpers.tpl).
     templates = CHART / "templates"
-    text = (templates / "_pod.tpl").read_text() + (templates / "_entries.tpl").read_text()
+    text = "".join(
+        (templates / f).read_text() for f in ("_pod.tpl", "_entries.tpl", "_helpers.tpl")
+    )
     for field in PodShape.model_fields:
         assert f"$s.{field}" in text or f'"{field}"' in text, field
 

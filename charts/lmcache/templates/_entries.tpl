@@ -196,7 +196,7 @@ metadata:
 spec:
   selector:
     matchLabels:
-      {{- include "lmcache.selectorLabels" $ctx | nindent 6 }}
+      {{- include "lmcache.chartSelectorLabels" $ctx | nindent 6 }}
       {{ $n.metricsLabel }}: "true"
   endpoints:
     - port: metrics

@@ -23,9 +23,26 @@ named after their values key; release-wide objects (the webhook) use lmcache.ful
 {{/*
 Selector labels of an entry (dict "root" $ "kind" "engines" "name" $name), or of a
 release-wide component (dict "root" $ "component" "webhook"). app.kubernetes.io/name is
-always "lmcache": the post-renderer finds LMCache workloads by it.
+always "lmcache": the post-renderer finds LMCache workloads by it. An entry whose spec sets
+adoptOperatorObjects gets the reference operator's selector instead.
 */}}
 {{- define "lmcache.selectorLabels" -}}
+{{- if dig "spec" "adoptOperatorObjects" false . -}}
+{{- /* names.operator_selector_labels: immutable on the operator's workloads (docs/migrate.md) */ -}}
+{{- $n := include "lmcache.names" . | fromJson -}}
+app.kubernetes.io/name: {{ $n.appName }}
+app.kubernetes.io/instance: {{ .name }}
+app.kubernetes.io/managed-by: {{ $n.operatorManagedBy }}
+{{- else -}}
+{{ include "lmcache.chartSelectorLabels" . }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The chart's own selector labels, whatever adoptOperatorObjects says: the labels every object
+of an entry carries, and what the ServiceMonitor selects its N-metrics Service by.
+*/}}
+{{- define "lmcache.chartSelectorLabels" -}}
 {{- $n := include "lmcache.names" . | fromJson -}}
 app.kubernetes.io/name: {{ $n.appName }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
@@ -38,7 +55,7 @@ app.kubernetes.io/component: {{ .component | default (get $n.components (.kind |
 {{/* Full label set: the selector labels plus the standard Helm labels. Same argument. */}}
 {{- define "lmcache.labels" -}}
 helm.sh/chart: {{ include "lmcache.chart" .root }}
-{{ include "lmcache.selectorLabels" . }}
+{{ include "lmcache.chartSelectorLabels" . }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}

@@ -15,7 +15,7 @@ pods back: keep the shape exact.
 metadata:
   labels:
     {{- /* podLabels cannot override the selector labels: merge keeps the first map's keys */}}
-    {{- toYaml (merge (include "lmcache.selectorLabels" . | fromYaml) ($s.podLabels | default dict)) | nindent 4 }}
+    {{- toYaml (merge (include "lmcache.selectorLabels" . | fromYaml) (include "lmcache.chartSelectorLabels" . | fromYaml) ($s.podLabels | default dict)) | nindent 4 }}
   {{- with $s.podAnnotations }}
   annotations:
     {{- toYaml . | nindent 4 }}

@@ -1,0 +1,185 @@
+"""`kubectl lmcache migrate`: conversion rules, path-naming warnings, malformed input."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kubectl_lmcache.cli import main
+from kubectl_lmcache.migrate import MigrateError, convert, load_documents
+
+TESTDATA = Path(__file__).parent / "testdata"
+
+
+def _engine(spec: dict, name: str = "my-cache", **extra) -> dict:
+    return {
+        "apiVersion": "lmcache.lmcache.ai/v1alpha1",
+        "kind": "LMCacheEngine",
+        "metadata": {"name": name, **extra},
+        "spec": spec,
+    }
+
+
+def _run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        code = main(argv, stdout=out, stderr=err)
+    finally:
+        sys.stdin = saved
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_fields_map_one_to_one_and_defaults_are_left_out() -> None:
+    spec = {
+        "l1": {"sizeGB": 0.5},
+        "server": {"port": 5555, "chunkSize": 512},
+        "eviction": {"policy": "LRU", "triggerWatermark": 0.8},
+        "nodeSelector": {"nvidia.com/gpu.present": "true"},
+        "tolerations": [{"key": "gpu", "operator": "Exists"}],
+        "l2Backends": [{"type": "redis", "url": "redis://r:6379"}],
+    }
+    values = convert([_engine(spec)]).values["default"]
+    assert values == {
+        "engines": {
+            "my-cache": {
+                "l1": {"sizeGB": 0.5},
+                "server": {"chunkSize": 512},
+                "tolerations": [{"key": "gpu", "operator": "Exists"}],
+                "l2Backends": [{"type": "redis", "url": "redis://r:6379"}],
+            }
+        }
+    }
+
+
+def test_coordinator_resource_overrides_become_resources_and_ref_is_kept() -> None:
+    coordinator = {
+        "apiVersion": "lmcache.lmcache.ai/v1alpha1",
+        "kind": "LMCacheCoordinator",
+        "metadata": {"name": "coord", "namespace": "ns"},
+        "spec": {"port": 9400, "resourceOverrides": {"requests": {"cpu": "1"}}},
+    }
+    engine = _engine({"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "coord"}}})
+    engine["metadata"]["namespace"] = "ns"
+    values = convert([coordinator, engine]).values["ns"]
+    assert values["coordinators"]["coord"] == {
+        "port": 9400,
+        "resources": {"requests": {"cpu": "1"}},
+    }
+    assert values["engines"]["my-cache"]["coordinator"] == {"ref": {"name": "coord"}}
+
+
+def test_unknown_fields_status_and_metadata_are_reported_by_path() -> None:
+    resource = _engine(
+        {"l1": {"sizeGB": 1, "pinned": True}, "futureField": 3},
+        labels={"team": "a"},
+        annotations={"kubectl.kubernetes.io/last-applied-configuration": "{}"},
+        uid="u-1",
+    )
+    resource["status"] = {"phase": "Running"}
+    migration = convert([resource])
+    notes = {note.path: note for note in migration.notes}
+    assert set(notes) == {"spec.l1.pinned", "spec.futureField", "status", "metadata.labels"}
+    assert str(notes["spec.futureField"]).startswith(
+        "LMCacheEngine default/my-cache: spec.futureField:"
+    )
+    assert "dropped" in notes["spec.l1.pinned"].message
+    assert migration.values["default"]["engines"]["my-cache"] == {"l1": {"sizeGB": 1}}
+
+
+def test_defaults_the_operator_and_the_chart_disagree_on_are_reported() -> None:
+    blend = {
+        "apiVersion": "lmcache.lmcache.ai/v1alpha1",
+        "kind": "CacheBlendEngine",
+        "metadata": {"name": "cb"},
+        "spec": {
+            "l1": {"sizeGB": 1},
+            "nodeSelector": {},
+            "injection": {"payloadImage": {"repository": "r/p"}},
+            "coordinator": {"url": "http://c:9300"},
+        },
+    }
+    migration = convert([blend])
+    paths = {note.path for note in migration.notes}
+    assert {"spec.coordinator.l2EventReporting", "spec.nodeSelector"} <= paths
+    assert "nodeSelector" not in migration.values["default"]["cacheBlendEngines"]["cb"]
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        ([_engine({"l1": {"sizeGB": 0}})], "engines.my-cache.l1.sizeGB"),
+        ([_engine({"l1": {"sizeGB": "60"}})], "engines.my-cache.l1.sizeGB"),
+        ([_engine({})], "engines.my-cache.l1"),
+        ([{"kind": "LMCacheEngine", "metadata": {}, "spec": {}}], "metadata.name: required"),
+        ([_engine("x")], "spec: expected a mapping"),
+        ([_engine({"l1": {"sizeGB": 1}}), _engine({"l1": {"sizeGB": 2}})], "given twice"),
+        (
+            [_engine({"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "nope"}}})],
+            "nope",
+        ),
+    ],
+)
+def test_bad_resources_are_errors_naming_the_path(resources: list, message: str) -> None:
+    with pytest.raises(MigrateError, match=message.replace(".", r"\.")):
+        convert(resources)
+
+
+def test_a_renamed_field_is_reported_under_the_operators_name() -> None:
+    coordinator = {
+        "apiVersion": "lmcache.lmcache.ai/v1alpha1",
+        "kind": "LMCacheCoordinator",
+        "metadata": {"name": "c"},
+        "spec": {"resourceOverrides": 3},
+    }
+    with pytest.raises(
+        MigrateError, match=r"spec\.resourceOverrides: .*coordinators\.c\.resources"
+    ):
+        convert([coordinator])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("a: [", "not valid YAML"), ("- 1\n- 2", "expected a Kubernetes object")],
+)
+def test_malformed_input_is_a_clear_error(text: str, message: str) -> None:
+    with pytest.raises(MigrateError, match=message):
+        load_documents(text, "in.yaml")
+
+
+def test_kubectl_get_list_on_stdin_spanning_namespaces_needs_an_output_dir(tmp_path: Path) -> None:
+    items = [_engine({"l1": {"sizeGB": 1}}, namespace=ns) for ns in ("a", "b")]
+    items.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+    stream = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items})
+    code, _, err = _run(["migrate", "-f", "-"], stream)
+    assert code == 1 and "give -o DIR" in err
+    code, out, err = _run(["migrate", "-f", "-", "-o", str(tmp_path), "--adopt"], stream)
+    assert code == 0, err
+    assert "ConfigMap default/x: kind: not an LMCache operator resource" in err
+    for ns in ("a", "b"):
+        values = yaml.safe_load((tmp_path / f"{ns}.yaml").read_text())
+        assert values == {
+            "engines": {"my-cache": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True}}
+        }
+
+
+def test_cli_prints_one_namespace_and_exits_1_on_bad_input(tmp_path: Path) -> None:
+    code, out, err = _run(["migrate", "-f", str(TESTDATA / "production.yaml")])
+    assert code == 0 and err == ""
+    assert yaml.safe_load(out)["engines"]["production-cache"]["server"] == {
+        "port": 6555,
+        "maxWorkers": 4,
+    }
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(_engine({"l1": {"sizeGB": -1}})))
+    code, out, err = _run(["migrate", "-f", str(bad)])
+    assert code == 1 and out == ""
+    assert (
+        "LMCacheEngine default/my-cache: spec.l1.sizeGB: must be greater than 0 (got -1)"
+        " (values path engines.my-cache.l1.sizeGB)" in err
+    )
