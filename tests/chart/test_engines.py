@@ -412,7 +412,9 @@ def test_metrics_service_is_headless_and_targets_the_http_port():
 CONNECTION = """{
   "kv_connector": "LMCacheMPConnector",
   "kv_connector_extra_config": {
+    "lmcache.mp.hash_algorithm": "blake3",
     "lmcache.mp.host": "tcp://my-cache.inference.svc.cluster.local",
+    "lmcache.mp.isolated_ipc": false,
     "lmcache.mp.port": "6555"
   },
   "kv_connector_module_path": "lmcache.integration.vllm.lmcache_mp_connector",
@@ -435,9 +437,20 @@ def test_connection_host_uses_the_cluster_domain_value():
         out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
     )
     assert data["kv_connector_extra_config"] == {
+        "lmcache.mp.hash_algorithm": "blake3",
         "lmcache.mp.host": f"tcp://my-cache.{NAMESPACE}.svc.corp.internal",
+        "lmcache.mp.isolated_ipc": False,
         "lmcache.mp.port": "5555",
     }
+
+
+def test_connection_carries_the_servers_hash_algorithm():
+    # vLLM's KV events expose chunk hashes: they must be the server's --hash-algorithm.
+    out = ok({"engines": {"my-cache": engine(server={"hashAlgorithm": "sha256_cbor"})}})
+    data = json.loads(
+        out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
+    )
+    assert data["kv_connector_extra_config"]["lmcache.mp.hash_algorithm"] == "sha256_cbor"
 
 
 # --- ServiceMonitor -------------------------------------------------------------------------

@@ -221,7 +221,9 @@ def connection(
 ) -> dict[str, Any]:
     component = "cacheblend-engine" if blend else "cache-engine"
     extra: dict[str, Any] = {
+        "lmcache.mp.hash_algorithm": "blake3",
         "lmcache.mp.host": f"tcp://{name}.{NAMESPACE}.svc.cluster.local",
+        "lmcache.mp.isolated_ipc": False,
         "lmcache.mp.port": str(port),
     }
     kv: dict[str, Any] = {

@@ -205,3 +205,17 @@ spec:
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The lmcache.mp.* keys of a connection's kv_connector_extra_config, sorted, one per line:
+where the server is, plus every key the vLLM-side connector says must match a server flag
+(lmcache_k8s.lmcache_cli.MIRRORED_EXTRA_CONFIG; tests/test_real_cli.py checks each against
+the real connector and server). Call with (list <entry spec> <host URL> <port string>).
+*/}}
+{{- define "lmcache.connectionKeys" -}}
+{{- $s := index . 0 -}}
+"lmcache.mp.hash_algorithm": {{ toRawJson $s.server.hashAlgorithm }},
+"lmcache.mp.host": {{ toRawJson (index . 1) }},
+"lmcache.mp.isolated_ipc": false,
+"lmcache.mp.port": {{ toRawJson (index . 2) }}
+{{- end -}}
