@@ -97,3 +97,23 @@ def test_a_kind_without_schema_fails_validation():
         validate_object(
             {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x"}}, "1.35"
         )
+
+
+def pod_specs(docs: list[dict]):
+    """(where, pod spec) of every pod template the docs hold."""
+    for doc in docs:
+        template = doc.get("spec", {}).get("template", {})
+        if "spec" in template:
+            yield ref(doc), template["spec"]
+
+
+@scenarios
+def test_every_rendered_container_requests_cpu_and_memory(values):
+    # A container without requests makes its pod BestEffort: first evicted under pressure.
+    missing = []
+    for where, spec in pod_specs(rendered(values, "helm3", False).docs):
+        for c in spec.get("initContainers", []) + spec.get("containers", []):
+            requests = (c.get("resources") or {}).get("requests") or {}
+            if not {"cpu", "memory"} <= set(requests):
+                missing.append(f"{where} container {c['name']}: requests {requests}")
+    assert missing == []

@@ -29,14 +29,15 @@ false, 0, "" or {} in .over wins; null means "not set" and keeps .base. Keys lis
 {{- end -}}
 
 {{/*
-One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" "engines"
+One entry with its defaults filled in, as JSON. nodeSelector and resources are replaced
+whole (their values-model descriptions say so). Call with (dict "root" $ "kind" "engines"
 "name" $name). An engine's coordinator block gets the CoordinatorRef defaults too (a
 CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default).
 */}}
 {{- define "lmcache.entry" -}}
 {{- $over := index (index .root.Values .kind | default dict) .name | default dict -}}
 {{- $defaults := include (printf "lmcache.defaults.%s" .kind) . | fromJson -}}
-{{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector")) | fromJson -}}
+{{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector" "resources")) | fromJson -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
 {{- $ref := include (ternary "lmcache.defaults.blendCoordinatorRef" "lmcache.defaults.coordinatorRef" (eq .kind "cacheBlendEngines")) . | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}
