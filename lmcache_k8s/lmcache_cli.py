@@ -34,6 +34,8 @@ ENGINE_FLAGS: dict[str, FieldRef] = {
 ENGINE_SWITCHES = {
     "--disable-metrics": (("prometheus", "enabled"), False),
     "--coordinator-event-reporting": (("coordinator", "l2EventReporting"), True),
+    # Present when ipc is "isolated"; absent means the default, "host".
+    "--isolated-ipc": (("ipc",), "isolated"),
 }
 COORDINATOR_FLAGS: dict[str, FieldRef] = {
     "--host": (("host",), "str"),

@@ -122,6 +122,13 @@ class CoordinatorRef(Strict):
     l2EventReporting: bool = False
 
 
+# host: hostIPC, CUDA interprocess handles (the seed's model); isolated: lmcache 0.5.6
+# `--isolated-ipc` (timeline-semaphore events, no shared IPC namespace or /dev/shm).
+IPCMode = Literal["host", "isolated"]
+ISOLATED_IPC_FLAG = "--isolated-ipc"
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+
+
 class PodShape(Strict):
     """Scheduling and pod-shaping fields shared by every kind."""
 
@@ -165,6 +172,20 @@ class EngineSpec(PodShape):
     )
     runtimeClassName: str = Field("nvidia", description='"" omits the field (CDI/NRI clusters).')
     privileged: bool = True
+    ipc: IPCMode = Field(
+        "host",
+        description="How vLLM and the server share GPU memory. `host`: the pod joins the host"
+        " IPC namespace (hostIPC) and survives engine restarts. `isolated`: `--isolated-ipc`,"
+        ' no hostIPC, the connection says `"lmcache.mp.isolated_ipc": true`; with'
+        " `privileged: false` the pod passes Pod Security baseline, but vLLM must restart"
+        " after an engine restart (LMCache issue #5168).",
+    )
+    consumerShmSizeLimit: str = Field(
+        "16Gi",
+        pattern=QUANTITY_PATTERN,
+        description="With `ipc: isolated`: sizeLimit of the memory-backed emptyDir a vLLM"
+        " consumer gets at /dev/shm instead of the host's.",
+    )
 
 
 # Sized from the real `lmcache coordinator` 0.5.6 on CPU (bound to 127.0.0.1, idle, no

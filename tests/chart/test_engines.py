@@ -514,3 +514,24 @@ def test_notes_say_how_to_connect_vllm_and_warn_about_node_local_traffic():
 
 def test_notes_of_an_empty_release_say_what_to_add():
     assert "Nothing is deployed yet" in notes({})
+
+
+# --- ipc mode -------------------------------------------------------------------------------
+
+
+def test_host_ipc_is_the_default():
+    ds = daemonset()
+    assert pod_spec(ds)["hostIPC"] is True
+    assert "--isolated-ipc" not in args(ds)
+
+
+@helms
+def test_isolated_ipc_drops_host_ipc_and_tells_server_and_vllm(helm):
+    out = one(helm, ipc="isolated")
+    ds = out.get("DaemonSet", "my-cache")
+    assert "hostIPC" not in pod_spec(ds)
+    assert args(ds) == [*DEFAULT_ARGS, "--isolated-ipc"]
+    data = json.loads(
+        out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
+    )
+    assert data["kv_connector_extra_config"]["lmcache.mp.isolated_ipc"] is True

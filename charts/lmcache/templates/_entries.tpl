@@ -111,6 +111,9 @@ and per value, in the order SPEC 2.2/2.6 fixes (the post-renderer reads them bac
 {{- if eq .kind "cacheBlendEngines" -}}
 {{- $args = concat $args (list "--engine-type" "blend" "--l1-align-bytes" "16777216") -}}
 {{- end -}}
+{{- if eq $s.ipc "isolated" -}}
+{{- $args = append $args "--isolated-ipc" -}}
+{{- end -}}
 {{- toYaml (concat $args ($s.extraArgs | default list)) -}}
 {{- end -}}
 
@@ -217,6 +220,6 @@ the real connector and server). Call with (list <entry spec> <host URL> <port st
 {{- $s := index . 0 -}}
 "lmcache.mp.hash_algorithm": {{ toRawJson $s.server.hashAlgorithm }},
 "lmcache.mp.host": {{ toRawJson (index . 1) }},
-"lmcache.mp.isolated_ipc": false,
+"lmcache.mp.isolated_ipc": {{ eq $s.ipc "isolated" }},
 "lmcache.mp.port": {{ toRawJson (index . 2) }}
 {{- end -}}
