@@ -535,3 +535,12 @@ def test_isolated_ipc_drops_host_ipc_and_tells_server_and_vllm(helm):
         out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
     )
     assert data["kv_connector_extra_config"]["lmcache.mp.isolated_ipc"] is True
+
+
+def test_an_isolated_engine_may_mount_its_own_dev_shm():
+    shm = {
+        "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory"}}],
+        "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+    }
+    ds = daemonset(ipc="isolated", **shm)
+    assert {"name": "shm", "mountPath": "/dev/shm"} in container(ds)["volumeMounts"]

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from lmcache_k8s.values import COORDINATOR_RESOURCES
+
 CHART = "lmcache"
 RELEASE = "rel"
 NAMESPACE = "llm"
@@ -345,6 +347,7 @@ def coordinator(
                             },
                             "livenessProbe": {**copy.deepcopy(probe), "periodSeconds": 10},
                             "readinessProbe": {**copy.deepcopy(probe), "periodSeconds": 5},
+                            "resources": copy.deepcopy(COORDINATOR_RESOURCES),
                         }
                     ],
                 },
