@@ -194,7 +194,8 @@ def test_health_readiness_and_metrics_endpoints(webhook: Webhook) -> None:
     for name in (
         "lmcache_webhook_admission_requests_total",
         "lmcache_webhook_injections_total",
-        'lmcache_webhook_skips_total{reason="engine-not-found"}',
+        'lmcache_webhook_skips_total{mode="cacheblend",reason="engine-not-found"}',
+        'lmcache_webhook_skips_total{mode="lmcache",reason="dev-shm-emptydir"}',
         'lmcache_webhook_errors_total{kind="kube_api"}',
         "lmcache_webhook_admission_duration_seconds_bucket",
     ):
