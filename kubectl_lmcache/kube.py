@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import yaml
+
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DEFAULT_KUBECONFIG = "~/.kube/config"
 PAGE_SIZE = 500  # kubectl's --chunk-size default
@@ -279,8 +281,10 @@ def connect(target: Target, environ: Mapping[str, str] | None = None) -> Kube:
                     client_configuration=configuration,
                     persist_config=False,
                 )
-        except (ConfigException, OSError, ValueError, TypeError, KeyError) as exc:
+        except (ConfigException, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise NoClusterError(f"cannot use the kubeconfig {paths}: {exc}") from None
+        except yaml.YAMLError as exc:  # not YAML at all: one line, not a traceback
+            raise NoClusterError(f"the kubeconfig {paths} is not valid YAML: {exc}") from None
         credential_problems = log.messages
         name = target.context or (current or {}).get("name")
         context = next((c for c in contexts or [] if c.get("name") == name), {})

@@ -185,3 +185,18 @@ def test_a_failing_exec_plugin_is_named_with_the_401(api: Api, kube_tls, tmp_pat
     assert err.startswith("error: the API server rejected the credentials (401 Unauthorized)")
     assert "getting credentials failed:" in err
     assert "the SSO session has expired" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("garbage: [\n", "is not valid YAML"),
+        ("apiVersion: v1\nkind: Config\nclusters: 5\n", "cannot use the kubeconfig"),
+    ],
+)
+def test_a_malformed_kubeconfig_is_one_line_not_a_traceback(tmp_path: Path, text, words):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    code, out, err = run_with(connect, "--kubeconfig", str(bad), "get")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: ") and words in err and "Traceback" not in err
