@@ -10,7 +10,6 @@ from typing import Any
 import yaml
 
 from webhook.connection import EngineConfig, parse_connection_data
-from webhook.modes import Mode
 
 TESTDATA = Path(__file__).parent / "testdata"
 GOLDEN_SUFFIX = ".injected.yaml"
@@ -26,10 +25,6 @@ class Case:
     namespace: str
     engine: EngineConfig | None
     pod: dict[str, Any]
-    # `mode:` in the file, default cacheblend
-    mode: Mode = Mode.CACHEBLEND
-    # `podSecurityEnforce:` the namespace's pod-security.kubernetes.io/enforce, if labelled
-    enforce_level: str | None = None
 
     @property
     def name(self) -> str:
@@ -58,8 +53,6 @@ def load_case(path: Path) -> Case:
         if engine is None
         else parse_connection_data(data["namespace"], ENGINE_NAME, engine),
         pod=data["pod"],
-        mode=Mode(data.get("mode", Mode.CACHEBLEND.value)),
-        enforce_level=data.get("podSecurityEnforce"),
     )
 
 
