@@ -99,6 +99,17 @@ LMCACHE_INJECT_LABEL = "lmcache.ai/lmcache-inject"
 LMCACHE_ENGINE_ANNOTATION = "lmcache.ai/lmcache-engine"
 LMCACHE_INJECTED_ANNOTATION = "lmcache.ai/lmcache-injected"
 LMCACHE_SKIP_REASON_ANNOTATION = "lmcache.ai/lmcache-skip-reason"
+# Overrides which container receives `--kv-transfer-config` (default: the first one).
+LMCACHE_CONTAINER_ANNOTATION = "lmcache.ai/lmcache-container"
+# Comma-separated Secret names added to the pod's imagePullSecrets (each once).
+LMCACHE_IMAGE_PULL_SECRETS_ANNOTATION = "lmcache.ai/lmcache-image-pull-secrets"
+# The HTTPS paths of the one webhook process, one per mode; the chart's
+# MutatingWebhookConfiguration sends each opt-in label to its path.
+CACHEBLEND_WEBHOOK_PATH = "/mutate"
+LMCACHE_WEBHOOK_PATH = "/mutate-lmcache"
+# Pod Security Admission (kubernetes.io/docs/concepts/security/pod-security-admission):
+# the namespace label holding the enforced level (privileged, baseline or restricted).
+POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 # Written with either `*-injected` stamp: lmcache_k8s.connection.connection_hash() of the
 # kv-transfer-config the pod received, so a later reader can tell whether the pod still
 # matches its engine's ConfigMap.
@@ -131,4 +142,7 @@ def chart_names() -> dict[str, object]:
         "cacheblendEngineAnnotation": CACHEBLEND_ENGINE_ANNOTATION,
         "cacheblendContainerAnnotation": CACHEBLEND_CONTAINER_ANNOTATION,
         "clientOfLabel": CLIENT_OF_LABEL,
+        "lmcacheInjectLabel": LMCACHE_INJECT_LABEL,
+        "cacheblendWebhookPath": CACHEBLEND_WEBHOOK_PATH,
+        "lmcacheWebhookPath": LMCACHE_WEBHOOK_PATH,
     }

@@ -207,6 +207,15 @@ chart_only(
         " `tls.certManager.trustCRDsExist`",
     ),
 )
+chart_only(
+    "engine_namespaces_exist",
+    Doc(
+        ("webhook",),
+        "engineNamespaces",
+        "each namespace must exist when Helm can see the cluster (checked with `lookup`"
+        " before anything is created; `helm template` cannot check it)",
+    ),
+)
 
 
 # --- the engine's command line and pod ----------------------------------------------------

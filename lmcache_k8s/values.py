@@ -275,7 +275,8 @@ class Values(Strict):
     cacheBlendEngines: dict[Name, CacheBlendSpec] = {}
     coordinators: dict[Name, CoordinatorSpec] = {}
     webhook: WebhookValues = Field(
-        WebhookValues(), description="The CacheBlend injection webhook (SPEC 4)."
+        WebhookValues(),
+        description="The injection webhook: CacheBlend and plain LMCache modes (SPEC 4).",
     )
     monitoring: MonitoringValues = Field(
         MonitoringValues(),

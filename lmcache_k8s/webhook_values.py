@@ -188,7 +188,12 @@ class WebhookServiceMonitor(Strict):
 
 
 class WebhookValues(Strict):
-    enabled: bool = False
+    enabled: bool | None = Field(
+        None,
+        description="null (the default): on exactly when cacheBlendEngines has an entry, since"
+        " a CacheBlend engine serves nobody without it; true: always (the plain LMCache"
+        " injection alone needs this); false: never.",
+    )
     replicas: int = Field(2, ge=1)
     image: WebhookImage = WebhookImage()
     imagePullSecrets: list[PullSecret] = []

@@ -61,6 +61,8 @@ RESOURCES = {
     for r in (
         Resource("", "v1", "Pod", "pods"),
         Resource("", "v1", "ConfigMap", "configmaps"),
+        # cluster-scoped: stored under namespace ""
+        Resource("", "v1", "Namespace", "namespaces"),
         Resource("", "v1", "Service", "services"),
         Resource("", "v1", "Event", "events"),
         Resource("apps", "v1", "DaemonSet", "daemonsets"),
@@ -220,8 +222,9 @@ class FakeKubeState:
         with self.lock:
             self.resource_version += 1
             meta.setdefault("resourceVersion", str(self.resource_version))
-            meta.setdefault("uid", f"uid-{resource.plural}-{meta['namespace']}-{meta['name']}")
-            self.objects[(resource.plural, meta["namespace"], meta["name"])] = obj
+            scope = meta.get("namespace", "")
+            meta.setdefault("uid", f"uid-{resource.plural}-{scope}-{meta['name']}")
+            self.objects[(resource.plural, scope, meta["name"])] = obj
         return obj
 
     def put_all(self, objects: Iterable[dict[str, Any]]) -> None:
@@ -249,6 +252,16 @@ class FakeKubeState:
                 "kind": "ConfigMap",
                 "metadata": {"name": name, "namespace": namespace},
                 "data": data,
+            }
+        )
+
+    def put_namespace(self, name: str, labels: dict[str, str] | None = None) -> None:
+        """A Namespace (cluster-scoped: GET /api/v1/namespaces/NAME) with these labels."""
+        self.put(
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": name, "labels": dict(labels or {})},
             }
         )
 

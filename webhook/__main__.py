@@ -21,6 +21,7 @@ from fastapi import FastAPI
 
 from webhook.kube import KubeClient, KubeConfig, own_namespace
 from webhook.metrics import Metrics
+from webhook.podsecurity import NamespaceLevels
 from webhook.resolver import EngineResolver
 from webhook.server import create_app
 from webhook.tls import ReloadingTLS
@@ -53,7 +54,9 @@ def _non_negative(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lmcache-webhook",
-        description="Mutating admission webhook that injects the CacheBlend vLLM plugin.",
+        description="Mutating admission webhook that wires vLLM pods to LMCache engines: "
+        "the CacheBlend plugin and connection (POST /mutate) or the plain LMCache "
+        "connection (POST /mutate-lmcache).",
         epilog=f"Each flag may also be set through {ENV_PREFIX}<FLAG> (e.g. "
         f"{ENV_PREFIX}ENGINE_NAMESPACE).",
     )
@@ -175,7 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     resolver = EngineResolver(
         kube.get_configmap, engine_namespace=engine_namespace, ttl=args.cache_ttl, metrics=metrics
     )
-    app = create_app(resolver, metrics=metrics, ready=kube.token_readable, on_shutdown=kube.aclose)
+    namespaces = NamespaceLevels(kube.get_namespace, ttl=args.cache_ttl)
+    app = create_app(
+        resolver,
+        metrics=metrics,
+        ready=kube.token_readable,
+        on_shutdown=kube.aclose,
+        namespaces=namespaces,
+    )
     log.info(
         "serving on https://%s:%d (engines in %s, API %s, cache TTL %g s)",
         args.host,

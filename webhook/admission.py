@@ -14,7 +14,9 @@ from webhook.connection import EngineConfigError
 from webhook.constants import SkipReason
 from webhook.inject import Injected, decide, requested_engine
 from webhook.kube import KubeApiError
+from webhook.modes import Mode
 from webhook.patch import make_patch
+from webhook.podsecurity import NamespaceLevels
 from webhook.resolver import EngineResolver, parse_engine_ref
 from webhook.review import AdmissionRequest
 
@@ -22,6 +24,7 @@ from webhook.review import AdmissionRequest
 @dataclass(frozen=True)
 class Decision:
     outcome: str  # one of metrics.OUTCOMES except "rejected"
+    mode: Mode = Mode.CACHEBLEND
     patch: list[dict[str, Any]] = field(default_factory=list)
     reason: SkipReason | None = None
     error_kind: str | None = None
@@ -37,13 +40,24 @@ def pod_label(request: AdmissionRequest) -> str:
     return f"{request.namespace or metadata.get('namespace') or '<none>'}/{name}"
 
 
-async def admit(request: AdmissionRequest, resolver: EngineResolver) -> Decision:
+async def admit(
+    request: AdmissionRequest,
+    resolver: EngineResolver,
+    mode: Mode = Mode.CACHEBLEND,
+    namespaces: NamespaceLevels | None = None,
+) -> Decision:
+    """Decide one admission request in `mode`.
+
+    `namespaces` reads the pod namespace's Pod Security level; None skips that check
+    (tests that are about something else). It is asked only once an engine is found, so
+    a pod that is skipped anyway costs no namespace read.
+    """
     if not request.is_pod_create or request.object is None:
-        return Decision("ignored", detail="not a pod CREATE")
+        return Decision("ignored", mode, detail="not a pod CREATE")
     pod = request.object
-    wanted = requested_engine(pod)
+    wanted = requested_engine(pod, mode)
     if wanted is None:
-        return Decision("ignored", detail="no engine annotation, or already injected")
+        return Decision("ignored", mode, detail="no engine annotation, or already injected")
 
     metadata = pod.get("metadata")
     own_namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
@@ -51,23 +65,29 @@ async def admit(request: AdmissionRequest, resolver: EngineResolver) -> Decision
 
     ref = parse_engine_ref(wanted)
     engine = None
+    level = None
     if ref is not None:
         try:
             engine = await resolver.resolve(ref, pod_namespace)
+            if engine is not None and namespaces is not None and pod_namespace:
+                level = await namespaces.enforce_level(pod_namespace)
         except KubeApiError as exc:
-            return Decision("failed_open", error_kind="kube_api", engine=wanted, detail=str(exc))
+            return Decision(
+                "failed_open", mode, error_kind="kube_api", engine=wanted, detail=str(exc)
+            )
         except EngineConfigError as exc:
             return Decision(
-                "failed_open", error_kind="engine_config", engine=wanted, detail=str(exc)
+                "failed_open", mode, error_kind="engine_config", engine=wanted, detail=str(exc)
             )
 
-    outcome = decide(pod, engine)
+    outcome = decide(pod, engine, mode, level)
     patch = make_patch(pod, outcome.pod)
     if isinstance(outcome, Injected):
         return Decision(
             "injected",
+            mode,
             patch=patch,
             engine=engine.key if engine else wanted,
             detail=f"container {outcome.container}",
         )
-    return Decision("skipped", patch=patch, reason=outcome.reason, engine=wanted)
+    return Decision("skipped", mode, patch=patch, reason=outcome.reason, engine=wanted)

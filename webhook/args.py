@@ -221,3 +221,11 @@ def cacheblend_args(args: Sequence[str], kv_transfer_config: str, cudagraph: str
     elif cudagraph != "piecewise":  # piecewise: vLLM's default graphs, no flag
         raise ValueError(f"unknown cudagraph mode {cudagraph!r}")
     return _insert_options(result, additions)
+
+
+def lmcache_args(args: Sequence[str], kv_transfer_config: str) -> list[str]:
+    """The target container's args with `--kv-transfer-config <kv_transfer_config>` in
+    place of every earlier spelling (`--kv-transfer-config v`, `--kv-transfer-config=v`,
+    `--kv_transfer_config v`), added before a bare `--` if there is one."""
+    result, _ = remove_families(args, (KV_TRANSFER_CONFIG,))
+    return _insert_options(result, ["--kv-transfer-config", kv_transfer_config])

@@ -18,9 +18,27 @@ class SkipReason(StrEnum):
     COMMAND_OVERRIDE = "command-override"
     PAYLOAD_IMAGE_UNSET = "payload-image-unset"
     KV_TRANSFER_CONFIG_PRESENT = "kv-transfer-config-present"
+    # The target mounts an emptyDir at /dev/shm, which would hide the host's shared memory
+    # that hostIPC brings (CUDA IPC handles live there). Fix: drop that mount.
+    DEV_SHM_EMPTYDIR = "dev-shm-emptydir"
+    # The pod's namespace enforces a Pod Security level that forbids hostIPC: injecting
+    # would turn an admissible pod into a rejected one.
+    POD_SECURITY_BASELINE = "pod-security-baseline"
+    POD_SECURITY_RESTRICTED = "pod-security-restricted"
 
 
 SKIP_REASONS: tuple[str, ...] = tuple(reason.value for reason in SkipReason)
+
+# Pod Security levels (the values of pod-security.kubernetes.io/enforce) that forbid
+# host namespaces, hence hostIPC, with the skip reason naming each.
+POD_SECURITY_SKIPS: dict[str, SkipReason] = {
+    "baseline": SkipReason.POD_SECURITY_BASELINE,
+    "restricted": SkipReason.POD_SECURITY_RESTRICTED,
+}
+PRIVILEGED_LEVEL = "privileged"
+DEV_SHM = "/dev/shm"
+# vLLM and LMCache must hash token chunks alike (lmcache_k8s.names.HASH_SEED_ENV).
+HASH_SEED_VALUE = "0"
 
 # What the webhook adds to the pod.
 PLUGIN_VOLUME = "cb-plugin"

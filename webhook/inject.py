@@ -14,25 +14,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lmcache_k8s.connection import connection_hash
 from lmcache_k8s.names import (
-    CACHEBLEND_CONTAINER_ANNOTATION,
-    CACHEBLEND_ENGINE_ANNOTATION,
+    CACHEBLEND_INJECT_LABEL,
     CACHEBLEND_INJECTED_ANNOTATION,
-    CACHEBLEND_SKIP_REASON_ANNOTATION,
+    CLIENT_OF_LABEL,
+    CONNECTION_HASH_ANNOTATION,
+    HASH_SEED_ENV,
+    LMCACHE_IMAGE_PULL_SECRETS_ANNOTATION,
     TRUE,
 )
 from lmcache_k8s.values import InjectionSpec, PayloadImage
-from webhook.args import KV_TRANSFER_CONFIG, cacheblend_args, has_flag
+from webhook.args import KV_TRANSFER_CONFIG, cacheblend_args, has_flag, lmcache_args
 from webhook.connection import EngineConfig
 from webhook.constants import (
+    DEV_SHM,
+    HASH_SEED_VALUE,
     ORIGINAL_PYTHONPATH_ENV,
     PLUGIN_DIR,
     PLUGIN_VOLUME,
+    POD_SECURITY_SKIPS,
+    PRIVILEGED_LEVEL,
     PYTHONPATH_ENV,
     SHARED_DIR_ENV,
     STAGE_INIT_CONTAINER,
     SkipReason,
 )
+from webhook.modes import KEYS, Mode
 
 Pod = dict[str, Any]
 
@@ -58,51 +66,100 @@ def annotations_of(pod: Mapping[str, Any]) -> Mapping[str, Any]:
     return annotations if isinstance(annotations, dict) else {}
 
 
-def requested_engine(pod: Mapping[str, Any]) -> str | None:
-    """The engine reference of a pod that still needs a decision, else None.
+def labels_of(pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    metadata = pod.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    return labels if isinstance(labels, dict) else {}
+
+
+def requested_engine(pod: Mapping[str, Any], mode: Mode = Mode.CACHEBLEND) -> str | None:
+    """The engine reference of a pod that still needs a decision in `mode`, else None.
 
     A stamped pod was injected before (by this webhook or copied from a pod that was),
     so processing it again could only duplicate work; a pod without the annotation did
-    not ask.
+    not ask. A pod carrying both opt-in labels belongs to the CacheBlend mode alone
+    (CacheBlend's injection already includes the connection): the `lmcache` mode ignores
+    it, whichever webhook the API server calls first.
     """
+    keys = KEYS[mode]
     annotations = annotations_of(pod)
-    if annotations.get(CACHEBLEND_INJECTED_ANNOTATION) == TRUE:
+    if annotations.get(keys.injected_annotation) == TRUE:
         return None
-    engine = annotations.get(CACHEBLEND_ENGINE_ANNOTATION)
+    if mode is Mode.LMCACHE and (
+        labels_of(pod).get(CACHEBLEND_INJECT_LABEL) == TRUE
+        or annotations.get(CACHEBLEND_INJECTED_ANNOTATION) == TRUE
+    ):
+        return None
+    engine = annotations.get(keys.engine_annotation)
     if not isinstance(engine, str) or not engine.strip():
         return None
     return engine.strip()
 
 
-def decide(pod: Pod, engine: EngineConfig | None) -> Outcome:
-    """Inject `engine` into `pod`, or say why not. Every check runs before any change."""
+def pod_security_skip(level: str | None) -> SkipReason | None:
+    """The skip a namespace's `pod-security.kubernetes.io/enforce` value calls for.
+
+    None (unlabelled) and `privileged` allow hostIPC; `baseline` and `restricted` forbid
+    host namespaces. A value Pod Security Admission cannot parse is enforced by it as
+    `restricted` (its documented fallback), so it is skipped as such.
+    """
+    if level is None:
+        return None
+    if level == PRIVILEGED_LEVEL:
+        return None
+    return POD_SECURITY_SKIPS.get(level, POD_SECURITY_SKIPS["restricted"])
+
+
+def decide(
+    pod: Pod,
+    engine: EngineConfig | None,
+    mode: Mode = Mode.CACHEBLEND,
+    enforce_level: str | None = None,
+) -> Outcome:
+    """Inject `engine` into `pod` in `mode`, or say why not.
+
+    `enforce_level` is the value of the pod's namespace label
+    `pod-security.kubernetes.io/enforce` (None: the label is absent). Every check runs
+    before any change: a skip writes the mode's skip-reason annotation and nothing else.
+    """
+    keys = KEYS[mode]
     if engine is None:
-        return _skip(pod, SkipReason.ENGINE_NOT_FOUND)
+        return _skip(pod, SkipReason.ENGINE_NOT_FOUND, mode)
 
     containers = _spec(pod).get("containers")
     if not isinstance(containers, list):
         containers = []
-    wanted = annotations_of(pod).get(CACHEBLEND_CONTAINER_ANNOTATION) or engine.target_container
+    wanted = annotations_of(pod).get(keys.container_annotation) or (
+        engine.target_container if mode is Mode.CACHEBLEND else None
+    )
     index = _find_container(containers, wanted)
     if index is None:
-        return _skip(pod, SkipReason.TARGET_CONTAINER_NOT_FOUND)
+        return _skip(pod, SkipReason.TARGET_CONTAINER_NOT_FOUND, mode)
     target = containers[index]
     if target.get("command"):
         # An entrypoint override (typically `sh -c "vllm serve ..."`) would receive our
         # flags as arguments to the shell, not to vLLM.
-        return _skip(pod, SkipReason.COMMAND_OVERRIDE)
+        return _skip(pod, SkipReason.COMMAND_OVERRIDE, mode)
     injection = engine.injection
-    if injection is None:
+    if mode is Mode.CACHEBLEND and injection is None:
         # A plain LMCache engine's ConfigMap: there is deliberately no fallback image (the
         # engine's or vLLM's does not carry the plugin), while a CacheBlend engine's
         # settings cannot lack one (InjectionSpec requires payloadImage.repository).
-        return _skip(pod, SkipReason.PAYLOAD_IMAGE_UNSET)
+        return _skip(pod, SkipReason.PAYLOAD_IMAGE_UNSET, mode)
     if has_flag(_str_list(target.get("args")), KV_TRANSFER_CONFIG):
-        return _skip(pod, SkipReason.KV_TRANSFER_CONFIG_PRESENT)
+        return _skip(pod, SkipReason.KV_TRANSFER_CONFIG_PRESENT, mode)
+    if _mounts_emptydir_at_dev_shm(pod, target):
+        return _skip(pod, SkipReason.DEV_SHM_EMPTYDIR, mode)
+    forbidden = pod_security_skip(enforce_level)
+    if forbidden is not None:
+        return _skip(pod, forbidden, mode)
 
-    return Injected(
-        pod=_inject(pod, index, engine, injection), container=str(target.get("name", ""))
-    )
+    if mode is Mode.CACHEBLEND:
+        assert injection is not None  # checked above
+        new_pod = _inject_cacheblend(pod, index, engine, injection)
+    else:
+        new_pod = _inject_lmcache(pod, index, engine)
+    return Injected(pod=new_pod, container=str(target.get("name", "")))
 
 
 def image_reference(image: PayloadImage) -> str:
@@ -146,10 +203,85 @@ def _with_annotations(pod: Pod, changes: Mapping[str, str], drop: tuple[str, ...
     return new_pod
 
 
-def _skip(pod: Pod, reason: SkipReason) -> Skipped:
+def _skip(pod: Pod, reason: SkipReason, mode: Mode) -> Skipped:
     return Skipped(
-        reason=reason, pod=_with_annotations(pod, {CACHEBLEND_SKIP_REASON_ANNOTATION: reason.value})
+        reason=reason,
+        pod=_with_annotations(pod, {KEYS[mode].skip_reason_annotation: reason.value}),
     )
+
+
+def _mounts_emptydir_at_dev_shm(pod: Mapping[str, Any], container: Mapping[str, Any]) -> bool:
+    """Whether `container` mounts an emptyDir volume at /dev/shm (or a path under it)."""
+    mounted = {
+        mount.get("name")
+        for mount in container.get("volumeMounts") or []
+        if isinstance(mount, dict)
+        and (path := str(mount.get("mountPath") or "").rstrip("/")) != ""
+        and (path == DEV_SHM or path.startswith(DEV_SHM + "/"))
+    }
+    if not mounted:
+        return False
+    return any(
+        isinstance(volume, dict) and volume.get("name") in mounted and "emptyDir" in volume
+        for volume in _spec(pod).get("volumes") or []
+    )
+
+
+def _stamped(pod: Pod, engine: EngineConfig, mode: Mode) -> Pod:
+    """The pod with the mode's stamp, the connection hash and the client-of label."""
+    keys = KEYS[mode]
+    new_pod = _with_annotations(
+        pod,
+        {
+            keys.injected_annotation: TRUE,
+            CONNECTION_HASH_ANNOTATION: connection_hash(engine.kv_transfer_config),
+        },
+        drop=(keys.skip_reason_annotation,),
+    )
+    metadata = new_pod["metadata"]
+    # The engine's NetworkPolicy admits pods carrying this label to its ZMQ port.
+    metadata["labels"] = {**(metadata.get("labels") or {}), CLIENT_OF_LABEL: engine.name}
+    return new_pod
+
+
+def _with_hash_seed(env: list[Any]) -> list[Any]:
+    """Add PYTHONHASHSEED=0 unless the container already sets it (value or valueFrom)."""
+    if any(isinstance(entry, dict) and entry.get("name") == HASH_SEED_ENV for entry in env):
+        return list(env)
+    return [*env, {"name": HASH_SEED_ENV, "value": HASH_SEED_VALUE}]
+
+
+def _with_pull_secrets(spec: dict[str, Any], wanted: tuple[str, ...]) -> None:
+    if not wanted:
+        return
+    secrets = list(spec.get("imagePullSecrets") or [])
+    present = {entry.get("name") for entry in secrets if isinstance(entry, dict)}
+    secrets += [{"name": name} for name in wanted if name not in present]
+    spec["imagePullSecrets"] = secrets
+
+
+def annotated_pull_secrets(pod: Mapping[str, Any]) -> tuple[str, ...]:
+    """Names from `lmcache.ai/lmcache-image-pull-secrets` (comma-separated), each once."""
+    value = annotations_of(pod).get(LMCACHE_IMAGE_PULL_SECRETS_ANNOTATION)
+    if not isinstance(value, str):
+        return ()
+    return tuple(dict.fromkeys(name.strip() for name in value.split(",") if name.strip()))
+
+
+def _inject_lmcache(pod: Pod, index: int, engine: EngineConfig) -> Pod:
+    new_pod = _stamped(pod, engine, Mode.LMCACHE)
+    spec = dict(pod["spec"])
+    new_pod["spec"] = spec
+    # CUDA IPC between vLLM and the LMCache server needs the host IPC namespace.
+    spec["hostIPC"] = True
+    _with_pull_secrets(spec, annotated_pull_secrets(pod))
+    containers = list(spec["containers"])
+    container = dict(containers[index])
+    container["env"] = _with_hash_seed(container.get("env") or [])
+    container["args"] = lmcache_args(_str_list(container.get("args")), engine.kv_transfer_config)
+    containers[index] = container
+    spec["containers"] = containers
+    return new_pod
 
 
 def _upsert_named(items: list[Any], item: dict[str, Any]) -> list[Any]:
@@ -163,10 +295,8 @@ def _upsert_named(items: list[Any], item: dict[str, Any]) -> list[Any]:
     return result
 
 
-def _inject(pod: Pod, index: int, engine: EngineConfig, injection: InjectionSpec) -> Pod:
-    new_pod = _with_annotations(
-        pod, {CACHEBLEND_INJECTED_ANNOTATION: TRUE}, drop=(CACHEBLEND_SKIP_REASON_ANNOTATION,)
-    )
+def _inject_cacheblend(pod: Pod, index: int, engine: EngineConfig, injection: InjectionSpec) -> Pod:
+    new_pod = _stamped(pod, engine, Mode.CACHEBLEND)
     spec = dict(pod["spec"])
     new_pod["spec"] = spec
 
@@ -186,11 +316,7 @@ def _inject(pod: Pod, index: int, engine: EngineConfig, injection: InjectionSpec
             "volumeMounts": [{"name": PLUGIN_VOLUME, "mountPath": PLUGIN_DIR}],
         },
     )
-    if engine.image_pull_secrets:
-        secrets = list(spec.get("imagePullSecrets") or [])
-        present = {entry.get("name") for entry in secrets if isinstance(entry, dict)}
-        secrets += [{"name": name} for name in engine.image_pull_secrets if name not in present]
-        spec["imagePullSecrets"] = secrets
+    _with_pull_secrets(spec, engine.image_pull_secrets)
 
     containers = list(spec["containers"])
     containers[index] = _inject_container(containers[index], engine, injection.cudagraph)
@@ -212,7 +338,7 @@ def _inject_container(
     ]
     mounts.append({"name": PLUGIN_VOLUME, "mountPath": PLUGIN_DIR, "readOnly": True})
     new["volumeMounts"] = mounts
-    new["env"] = _with_pythonpath(new.get("env") or [])
+    new["env"] = _with_hash_seed(_with_pythonpath(new.get("env") or []))
     new["args"] = cacheblend_args(_str_list(new.get("args")), engine.kv_transfer_config, cudagraph)
     return new
 

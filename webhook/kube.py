@@ -143,6 +143,20 @@ class KubeClient:
             f"{self.config.base_url}/api/v1/namespaces/{quote(namespace, safe='')}"
             f"/configmaps/{quote(name, safe='')}"
         )
+        # 403 is expected: RBAC grants reads only where engines live, and a bare engine
+        # name is first looked up in the pod's own namespace.
+        return await self._get(url, absent=(403, 404))
+
+    async def get_namespace(self, name: str) -> dict[str, Any] | None:
+        """The Namespace, or None when it does not exist (404).
+
+        A 403 raises KubeApiError: the chart's ClusterRole grants `get` on namespaces, so
+        a refusal means the webhook cannot tell the namespace's Pod Security level.
+        """
+        url = f"{self.config.base_url}/api/v1/namespaces/{quote(name, safe='')}"
+        return await self._get(url, absent=(404,))
+
+    async def _get(self, url: str, absent: tuple[int, ...]) -> dict[str, Any] | None:
         headers = {
             "Authorization": f"Bearer {self._read_token()}",
             "Accept": "application/json",
@@ -152,9 +166,7 @@ class KubeClient:
             response = await self._http().get(url, headers=headers)
         except httpx.HTTPError as exc:
             raise KubeApiError(f"GET {url}: {type(exc).__name__}: {exc}") from None
-        # 403 is expected: RBAC grants reads only where engines live, and a bare engine
-        # name is first looked up in the pod's own namespace.
-        if response.status_code in (403, 404):
+        if response.status_code in absent:
             return None
         if response.status_code != 200:
             raise KubeApiError(

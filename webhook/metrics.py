@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from webhook.constants import SKIP_REASONS
+from webhook.modes import MODES
 
 # Outcomes of one POST /mutate.
 OUTCOMES = ("injected", "skipped", "ignored", "failed_open", "rejected")
@@ -23,19 +24,20 @@ class Metrics:
         r = self.registry
         self.requests = Counter(
             "lmcache_webhook_admission_requests",
-            "Admission requests received, by outcome.",
-            ["outcome"],
+            "Admission requests received, by injection mode (the path) and outcome.",
+            ["mode", "outcome"],
             registry=r,
         )
         self.injections = Counter(
             "lmcache_webhook_injections",
-            "Pods the CacheBlend plugin was injected into.",
+            "Pods injected, by mode: cacheblend (plugin and connection) or lmcache (connection).",
+            ["mode"],
             registry=r,
         )
         self.skips = Counter(
             "lmcache_webhook_skips",
-            "Pods that asked for injection and were admitted without it, by reason.",
-            ["reason"],
+            "Pods that asked for injection and were admitted without it, by mode and reason.",
+            ["mode", "reason"],
             registry=r,
         )
         self.errors = Counter(
@@ -65,17 +67,30 @@ class Metrics:
         # Every known label value is exported from the start, so dashboards and alerts
         # see zeros instead of absent series; the children are kept because looking
         # them up again on every request costs a lock and a dict per call.
-        self._outcomes = {outcome: self.requests.labels(outcome) for outcome in OUTCOMES}
-        self._skips = {reason: self.skips.labels(reason) for reason in SKIP_REASONS}
+        self._outcomes = {
+            (mode, outcome): self.requests.labels(mode, outcome)
+            for mode in MODES
+            for outcome in OUTCOMES
+        }
+        self._injections = {mode: self.injections.labels(mode) for mode in MODES}
+        self._skips = {
+            (mode, reason): self.skips.labels(mode, reason)
+            for mode in MODES
+            for reason in SKIP_REASONS
+            if mode == "cacheblend" or reason != "payload-image-unset"
+        }
         self._errors = {kind: self.errors.labels(kind) for kind in ERROR_KINDS}
         self._cache = {result: self.cache.labels(result) for result in CACHE_RESULTS}
         self._api = {result: self.api_requests.labels(result) for result in API_RESULTS}
 
-    def count_outcome(self, outcome: str) -> None:
-        self._outcomes[outcome].inc()
+    def count_outcome(self, outcome: str, mode: str) -> None:
+        self._outcomes[(mode, outcome)].inc()
 
-    def count_skip(self, reason: str) -> None:
-        self._skips[reason].inc()
+    def count_injection(self, mode: str) -> None:
+        self._injections[mode].inc()
+
+    def count_skip(self, reason: str, mode: str) -> None:
+        self._skips[(mode, reason)].inc()
 
     def count_error(self, kind: str) -> None:
         self._errors[kind].inc()

@@ -20,6 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from webhook import codec
 from webhook.admission import Decision, admit, pod_label
 from webhook.metrics import Metrics
+from webhook.modes import KEYS, Mode
+from webhook.podsecurity import NamespaceLevels
 from webhook.resolver import EngineResolver
 from webhook.review import AdmissionRequest, BadReview, parse_review, review_response
 
@@ -69,10 +71,12 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     body_timeout: float = BODY_TIMEOUT,
     on_shutdown: Callable[[], Any] | None = None,
+    namespaces: NamespaceLevels | None = None,
 ) -> FastAPI:
-    """Build the webhook app.
+    """Build the webhook app: one POST path per injection mode (webhook.modes.KEYS).
 
-    `ready` decides /readyz (the CLI passes "the service-account token is readable");
+    `namespaces` reads Pod Security levels (None: not checked, for tests about other
+    things); `ready` decides /readyz (the CLI passes "the service-account token is readable");
     `on_shutdown` (a function or coroutine function) runs after the resolver is closed.
     """
     metrics = metrics if metrics is not None else Metrics()
@@ -88,7 +92,7 @@ def create_app(
                 await result
 
     app = FastAPI(
-        title="lmcache CacheBlend injection webhook",
+        title="lmcache injection webhook",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
@@ -98,52 +102,59 @@ def create_app(
     app.state.resolver = resolver
     app.state.draining = False
 
-    @app.post("/mutate")
-    async def mutate(request: Request) -> Response:
-        started = time.perf_counter()
-        try:
-            return await _mutate(request)
-        finally:
-            metrics.latency.observe(time.perf_counter() - started)
+    def endpoint(mode: Mode) -> Callable[[Request], Any]:
+        async def mutate(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                return await _mutate(request, mode)
+            finally:
+                metrics.latency.observe(time.perf_counter() - started)
 
-    async def _mutate(request: Request) -> Response:
+        return mutate
+
+    for mode in Mode:
+        app.add_api_route(KEYS[mode].path, endpoint(mode), methods=["POST"])
+
+    async def _mutate(request: Request, mode: Mode) -> Response:
         try:
             body = await read_body(request, max_body_bytes, body_timeout)
             review = parse_review(body)
         except (RequestError, BadReview) as exc:
             status = exc.status if isinstance(exc, RequestError) else 400
-            metrics.count_outcome("rejected")
+            metrics.count_outcome("rejected", mode)
             metrics.count_error("bad_request")
             log.warning("rejected admission request: %s", exc)
             return json_response(status, {"error": str(exc)})
 
         try:
-            decision = await admit(review, resolver)
+            decision = await admit(review, resolver, mode, namespaces)
         except Exception as exc:  # a bug must not block pod creation
             log.exception("admission of %s failed; admitting it unchanged", pod_label(review))
-            decision = Decision("failed_open", error_kind="internal", detail=repr(exc))
+            decision = Decision("failed_open", mode, error_kind="internal", detail=repr(exc))
         _record(review, decision)
         return json_response(200, review_response(review.uid, decision.patch))
 
     def _record(review: AdmissionRequest, decision: Decision) -> None:
-        metrics.count_outcome(decision.outcome)
+        metrics.count_outcome(decision.outcome, decision.mode)
         if decision.outcome == "injected":
-            metrics.injections.inc()
+            metrics.count_injection(decision.mode)
             # The happy path is stamped on the pod and counted; a line per pod at INFO
             # would cost as much as the injection itself. --log-level DEBUG shows it.
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
-                    "injected %s (engine %s, %s)",
+                    "injected %s (%s mode, engine %s, %s)",
                     pod_label(review),
+                    decision.mode.value,
                     decision.engine,
                     decision.detail,
                 )
         elif decision.outcome == "skipped" and decision.reason is not None:
-            metrics.count_skip(decision.reason.value)
+            metrics.count_skip(decision.reason.value, decision.mode)
             log.info(
-                "skipped %s: %s (engine %s)",
+                "skipped %s: %s (%s mode, engine %s)",
                 pod_label(review),
                 decision.reason.value,
+                decision.mode.value,
                 decision.engine,
             )
         elif decision.outcome == "failed_open":

@@ -58,6 +58,10 @@ SELECTOR = {
     "app.kubernetes.io/instance": RELEASE,
     "app.kubernetes.io/component": "webhook",
 }
+HOOK_ANNOTATIONS = {
+    "helm.sh/hook": "post-install,post-upgrade",
+    "helm.sh/hook-delete-policy": "before-hook-creation",
+}
 CONFIGMAP_GET = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]
 BLEND_ENGINE = {
     "my-cacheblend": {
@@ -108,8 +112,9 @@ def mwc(rendered: Rendered) -> dict[str, Any]:
 
 
 def the_webhook(rendered: Rendered) -> dict[str, Any]:
-    (hook,) = mwc(rendered)["webhooks"]
-    return hook
+    """The CacheBlend entry; test_each_mode_has_its_entry_and_path checks both."""
+    cacheblend, _ = mwc(rendered)["webhooks"]
+    return cacheblend
 
 
 def pod_spec(rendered: Rendered) -> dict[str, Any]:
@@ -128,6 +133,8 @@ COMMON = {
     ("PodDisruptionBudget", NAME, NAMESPACE),
     ("Role", NAME, NAMESPACE),
     ("RoleBinding", NAME, NAMESPACE),
+    ("ClusterRole", MWC_NAME, ""),
+    ("ClusterRoleBinding", MWC_NAME, ""),
     ("MutatingWebhookConfiguration", MWC_NAME, ""),
     ("NetworkPolicy", NAME, NAMESPACE),
 }
@@ -183,7 +190,11 @@ def test_webhook_registration_matches_the_spec():
                 "scope": "Namespaced",
             }
         ],
-        "objectSelector": {"matchLabels": {"lmcache.ai/cacheblend-inject": "true"}},
+        "objectSelector": {
+            "matchExpressions": [
+                {"key": "lmcache.ai/cacheblend-inject", "operator": "In", "values": ["true"]}
+            ]
+        },
         "namespaceSelector": {
             "matchExpressions": [
                 {
@@ -197,6 +208,73 @@ def test_webhook_registration_matches_the_spec():
             "service": {"name": NAME, "namespace": NAMESPACE, "path": "/mutate", "port": 443}
         },
     }
+
+
+def test_each_mode_has_its_entry_and_path():
+    """One process, two paths: each opt-in label is routed to its own path; a pod with
+    both labels matches only the CacheBlend entry."""
+    cacheblend, lmcache = mwc(scenario("certmanager"))["webhooks"]
+    assert lmcache["name"] == "lmcache-inject.lmcache.ai"
+    assert lmcache["clientConfig"]["service"]["path"] == "/mutate-lmcache"
+    assert lmcache["objectSelector"] == {
+        "matchExpressions": [
+            {"key": "lmcache.ai/lmcache-inject", "operator": "In", "values": ["true"]},
+            {"key": "lmcache.ai/cacheblend-inject", "operator": "NotIn", "values": ["true"]},
+        ]
+    }
+    same = {k: v for k, v in lmcache.items() if k not in ("name", "objectSelector")}
+    same["clientConfig"] = {"service": {**lmcache["clientConfig"]["service"], "path": "/mutate"}}
+    assert same == {k: v for k, v in cacheblend.items() if k not in ("name", "objectSelector")}
+
+
+def test_the_configuration_is_created_after_everything_else():
+    annotations = mwc(scenario("certmanager"))["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
+
+
+def test_the_only_cluster_permission_is_get_on_namespaces():
+    rendered = scenario("certmanager")
+    assert rendered.get("ClusterRole", MWC_NAME)["rules"] == [
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}
+    ]
+    binding = rendered.get("ClusterRoleBinding", MWC_NAME)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
+
+
+def _seed(**webhook: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {"cacheBlendEngines": BLEND_ENGINE}
+    if webhook:
+        values["webhook"] = webhook
+    return values
+
+
+def test_a_cacheblend_engine_alone_turns_the_webhook_on():
+    rendered = render(_seed())
+    assert refs(rendered) >= {("MutatingWebhookConfiguration", MWC_NAME, "")}
+
+
+def test_an_explicit_false_keeps_it_off_even_with_cacheblend_engines():
+    assert refs(render(_seed(enabled=False))) == set()
+
+
+def test_plain_engines_alone_leave_it_off_and_true_turns_it_on():
+    plain = {"engines": {"kv": {"l1": {"sizeGB": 10}}}}
+    assert refs(render(plain)) == set()
+    assert ("MutatingWebhookConfiguration", MWC_NAME, "") in refs(
+        render({**plain, "webhook": {"enabled": True}})
+    )
+
+
+def test_the_default_webhook_without_cert_manager_fails_naming_the_other_tls_modes():
+    result = render(_seed(), api_versions=())
+    assert result.returncode != 0
+    message = result.stderr
+    assert "webhook.tls.mode: is certManager" in message
+    assert "cacheBlendEngines has an entry" in message
+    assert "webhook.enabled: false" in message
+    assert "helm (the chart generates the certificate)" in message
+    assert "secret (you provide it)" in message
 
 
 def test_failure_policy_timeout_and_exclusions_come_from_values():
@@ -232,20 +310,26 @@ def test_configuration_name_is_unique_per_release_and_namespace():
 def test_certmanager_mode_injects_the_ca_from_the_serving_certificate():
     rendered = scenario("certmanager")
     annotations = mwc(rendered)["metadata"]["annotations"]
-    assert annotations == {"cert-manager.io/inject-ca-from": f"{NAMESPACE}/{NAME}-tls"}
+    assert annotations == {
+        **HOOK_ANNOTATIONS,
+        "cert-manager.io/inject-ca-from": f"{NAMESPACE}/{NAME}-tls",
+    }
     assert "caBundle" not in the_webhook(rendered)["clientConfig"]
 
 
 def test_issuer_mode_injects_the_ca_from_the_serving_certificate():
     annotations = mwc(scenario("issuer"))["metadata"]["annotations"]
-    assert annotations == {"cert-manager.io/inject-ca-from": f"{NAMESPACE}/{NAME}-tls"}
+    assert annotations == {
+        **HOOK_ANNOTATIONS,
+        "cert-manager.io/inject-ca-from": f"{NAMESPACE}/{NAME}-tls",
+    }
 
 
 def test_secret_mode_sets_the_given_ca_bundle():
     given = yaml.safe_load(SCENARIOS["secret"].read_text())["webhook"]["tls"]["secret"]
     rendered = scenario("secret")
     assert the_webhook(rendered)["clientConfig"]["caBundle"] == given["caBundle"]
-    assert "annotations" not in mwc(rendered)["metadata"]
+    assert mwc(rendered)["metadata"]["annotations"] == HOOK_ANNOTATIONS
     tls_volume = next(v for v in pod_spec(rendered)["volumes"] if v["name"] == "tls")
     assert tls_volume["secret"]["secretName"] == given["name"]
 
@@ -450,10 +534,16 @@ def test_rbac_is_only_get_on_configmaps_in_the_engine_namespaces(name, namespace
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}
         ]
-    kinds = {d["kind"] for d in webhook_objects(rendered)}
-    assert not kinds & {"ClusterRole", "ClusterRoleBinding"}
-    for doc in rendered.kinds("ClusterRoleBinding"):
-        assert all(s.get("name") != NAME for s in doc.get("subjects", []))
+    # Cluster-wide, only `get` on namespaces (the Pod Security check), bound once.
+    assert [r["rules"] for r in rendered.kinds("ClusterRole")] == [
+        [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]
+    ]
+    bound = [
+        doc["roleRef"]["name"]
+        for doc in rendered.kinds("ClusterRoleBinding")
+        if any(s.get("name") == NAME for s in doc.get("subjects", []))
+    ]
+    assert bound == [MWC_NAME]
 
 
 def test_engine_namespaces_listing_the_release_namespace_add_no_duplicate_role():
@@ -567,7 +657,7 @@ def test_helm_mode_ca_bundle_equals_the_secret_ca(helm):
     rendered = scenario("helm-tls", helm)
     secret = rendered.get("Secret", f"{NAME}-tls")
     assert the_webhook(rendered)["clientConfig"]["caBundle"] == secret["data"]["ca.crt"]
-    assert "annotations" not in mwc(rendered)["metadata"]
+    assert mwc(rendered)["metadata"]["annotations"] == HOOK_ANNOTATIONS
     tls_volume = next(v for v in pod_spec(rendered)["volumes"] if v["name"] == "tls")
     assert tls_volume["secret"]["secretName"] == secret["metadata"]["name"]
 

@@ -141,14 +141,16 @@ def test_thresholds_durations_and_switches_are_values():
 
 
 def test_alert_groups_follow_what_the_release_deploys():
-    # No webhook in this release: the webhook's own alerts are not rendered, but a CacheBlend
-    # engine still gets the alert that no webhook anywhere serves it.
+    # No webhook in this release (explicitly off: a CacheBlend engine turns it on by
+    # default): the webhook's own alerts are not rendered, but a CacheBlend engine still
+    # gets the alert that no webhook anywhere serves it.
     values = {
         "cacheBlendEngines": {
             "b": {"l1": {"sizeGB": 1}, "injection": {"payloadImage": {"repository": "r"}}}
         },
         "coordinators": {"idle": {"replicas": 0}},
         "monitoring": {"alerts": {"enabled": True}},
+        "webhook": {"enabled": False},
     }
     groups = render(values).get("PrometheusRule", "rel-lmcache-alerts")["spec"]["groups"]
     assert {r["alert"] for r in rules(groups)} == {

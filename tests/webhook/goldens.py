@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from webhook.connection import EngineConfig, parse_connection_data
+from webhook.modes import Mode
 
 TESTDATA = Path(__file__).parent / "testdata"
 GOLDEN_SUFFIX = ".injected.yaml"
@@ -25,6 +26,10 @@ class Case:
     namespace: str
     engine: EngineConfig | None
     pod: dict[str, Any]
+    # `mode:` in the file, default cacheblend
+    mode: Mode = Mode.CACHEBLEND
+    # `podSecurityEnforce:` the namespace's pod-security.kubernetes.io/enforce, if labelled
+    enforce_level: str | None = None
 
     @property
     def name(self) -> str:
@@ -53,6 +58,8 @@ def load_case(path: Path) -> Case:
         if engine is None
         else parse_connection_data(data["namespace"], ENGINE_NAME, engine),
         pod=data["pod"],
+        mode=Mode(data.get("mode", Mode.CACHEBLEND.value)),
+        enforce_level=data.get("podSecurityEnforce"),
     )
 
 

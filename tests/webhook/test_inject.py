@@ -125,13 +125,19 @@ def test_pythonpath_already_led_by_plugin_is_kept() -> None:
         {"name": "vllm", "image": "v", "env": [{"name": "PYTHONPATH", "value": "/cb-plugin:/x"}]}
     ]
     container = injected(decide(pod(containers=containers), engine()))["spec"]["containers"][0]
-    assert container["env"] == [{"name": "PYTHONPATH", "value": "/cb-plugin:/x"}]
+    assert container["env"] == [
+        {"name": "PYTHONPATH", "value": "/cb-plugin:/x"},
+        {"name": "PYTHONHASHSEED", "value": "0"},
+    ]
 
 
 def test_empty_pythonpath_becomes_plugin_dir() -> None:
     containers = [{"name": "vllm", "image": "v", "env": [{"name": "PYTHONPATH", "value": ""}]}]
     container = injected(decide(pod(containers=containers), engine()))["spec"]["containers"][0]
-    assert container["env"] == [{"name": "PYTHONPATH", "value": "/cb-plugin"}]
+    assert container["env"] == [
+        {"name": "PYTHONPATH", "value": "/cb-plugin"},
+        {"name": "PYTHONHASHSEED", "value": "0"},
+    ]
 
 
 def test_pull_secrets_are_appended_once() -> None:

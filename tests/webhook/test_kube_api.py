@@ -101,13 +101,16 @@ def test_known_engine_costs_one_api_request_then_none(stack: Stack) -> None:
         assert annotations_after(response)[CACHEBLEND_INJECTED_ANNOTATION] == "true"
     assert stack.api.requests == [("llm", ENGINE_CM, "200")]
     assert stack.metric("lmcache_webhook_engine_cache_lookups_total", result="hit") == 4
-    assert stack.metric("lmcache_webhook_injections_total") == 5
+    assert stack.metric("lmcache_webhook_injections_total", mode="cacheblend") == 5
 
 
 def test_missing_engine_is_skipped_as_engine_not_found(stack: Stack) -> None:
     response = stack.admit(pod())
     assert annotations_after(response) == {CACHEBLEND_SKIP_REASON_ANNOTATION: "engine-not-found"}
-    assert stack.metric("lmcache_webhook_skips_total", reason="engine-not-found") == 1
+    assert (
+        stack.metric("lmcache_webhook_skips_total", mode="cacheblend", reason="engine-not-found")
+        == 1
+    )
 
 
 def test_engine_created_after_a_miss_is_found_by_the_next_pod(stack: Stack) -> None:
@@ -167,7 +170,12 @@ def test_api_error_fails_open_without_patch_and_is_counted(stack: Stack, status:
     assert "patch" not in response
     assert response["allowed"] is True
     assert stack.metric("lmcache_webhook_errors_total", kind="kube_api") == 1
-    assert stack.metric("lmcache_webhook_admission_requests_total", outcome="failed_open") == 1
+    assert (
+        stack.metric(
+            "lmcache_webhook_admission_requests_total", mode="cacheblend", outcome="failed_open"
+        )
+        == 1
+    )
     # Not remembered as "not found": once the API recovers, the pod is injected.
     stack.api.fail_status = None
     assert annotations_after(stack.admit(pod()))[CACHEBLEND_INJECTED_ANNOTATION] == "true"

@@ -13,7 +13,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lmcache_k8s.names import CACHEBLEND_ENGINE_ANNOTATION, CACHEBLEND_INJECTED_ANNOTATION
+from lmcache_k8s.names import (
+    CACHEBLEND_ENGINE_ANNOTATION,
+    CACHEBLEND_INJECTED_ANNOTATION,
+    CONNECTION_HASH_ANNOTATION,
+)
 from lmcache_k8s.values import InjectionSpec
 from webhook.args import parse_flag
 from webhook.connection import EngineConfig
@@ -177,7 +181,11 @@ def test_patch_paths_escape_slashes_and_never_touch_managed_fields(pod: dict, en
         if op["path"].startswith("/metadata/annotations/"):
             key = op["path"].removeprefix("/metadata/annotations/")
             assert "/" not in key
-            assert key.replace("~1", "/").replace("~0", "~") in [*ANNOTATION_KEYS, INJECTED]
+            assert key.replace("~1", "/").replace("~0", "~") in [
+                *ANNOTATION_KEYS,
+                INJECTED,
+                CONNECTION_HASH_ANNOTATION,
+            ]
 
 
 @SETTINGS

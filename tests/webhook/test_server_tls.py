@@ -12,7 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lmcache_k8s.names import CACHEBLEND_INJECTED_ANNOTATION
+from lmcache_k8s.names import (
+    CACHEBLEND_ENGINE_ANNOTATION,
+    CACHEBLEND_INJECT_LABEL,
+    CACHEBLEND_INJECTED_ANNOTATION,
+    CACHEBLEND_WEBHOOK_PATH,
+    LMCACHE_ENGINE_ANNOTATION,
+    LMCACHE_INJECT_LABEL,
+    LMCACHE_INJECTED_ANNOTATION,
+    LMCACHE_WEBHOOK_PATH,
+    TRUE,
+)
 from webhook.resolver import EngineResolver
 from webhook.server import MAX_BODY_BYTES, create_app
 from webhook.tls import ReloadingTLS
@@ -194,7 +204,8 @@ def test_health_readiness_and_metrics_endpoints(webhook: Webhook) -> None:
     for name in (
         "lmcache_webhook_admission_requests_total",
         "lmcache_webhook_injections_total",
-        'lmcache_webhook_skips_total{reason="engine-not-found"}',
+        'lmcache_webhook_skips_total{mode="cacheblend",reason="engine-not-found"}',
+        'lmcache_webhook_skips_total{mode="lmcache",reason="dev-shm-emptydir"}',
         'lmcache_webhook_errors_total{kind="kube_api"}',
         "lmcache_webhook_admission_duration_seconds_bucket",
     ):
@@ -264,3 +275,48 @@ def test_broken_replacement_keeps_the_previous_certificate(
     # Once the pair is consistent again, it is picked up.
     write_pair(other.issued, tls_files.cert_file, tls_files.key_file)
     assert served_serial(rotating.port, other.ca_file, None) == other.issued.serial
+
+
+def _post_to(webhook: Webhook, path: str, body: dict) -> httpx.Response:
+    with client(webhook.files.ca_file) as http:
+        return http.post(webhook.url + path, json=body)
+
+
+def lmcache_pod(*, both_labels: bool = False) -> dict:
+    """A pod as the NVIDIA Dynamo and KServe LMCache guides label it."""
+    obj = pod(engine_ref=None)
+    labels = {LMCACHE_INJECT_LABEL: TRUE}
+    annotations = {LMCACHE_ENGINE_ANNOTATION: "blend"}
+    if both_labels:
+        labels[CACHEBLEND_INJECT_LABEL] = TRUE
+        annotations[CACHEBLEND_ENGINE_ANNOTATION] = "blend"
+    obj["metadata"]["labels"] = labels
+    obj["metadata"]["annotations"] = annotations
+    return obj
+
+
+def test_one_process_answers_both_paths(webhook: Webhook) -> None:
+    source = lmcache_pod()
+    answer = _post_to(webhook, LMCACHE_WEBHOOK_PATH, review(source))
+    assert answer.status_code == 200
+    injected = apply_patch(source, decoded_patch(answer))
+    assert injected["metadata"]["annotations"][LMCACHE_INJECTED_ANNOTATION] == TRUE
+    assert injected["spec"]["hostIPC"] is True
+    args = injected["spec"]["containers"][0]["args"]
+    assert args.count("--kv-transfer-config") == 1
+    assert "--attention-backend" not in args  # the LMCache mode adds no CacheBlend flag
+    # The same pod on the CacheBlend path: it did not ask there, so no patch.
+    other = _post_to(webhook, CACHEBLEND_WEBHOOK_PATH, review(source)).json()["response"]
+    assert "patch" not in other
+
+
+def test_a_pod_with_both_labels_is_injected_by_the_cacheblend_path_only(webhook: Webhook) -> None:
+    both = lmcache_pod(both_labels=True)
+    lmcache = _post_to(webhook, LMCACHE_WEBHOOK_PATH, review(both)).json()["response"]
+    assert "patch" not in lmcache
+    answer = _post_to(webhook, CACHEBLEND_WEBHOOK_PATH, review(both))
+    injected = apply_patch(both, decoded_patch(answer))
+    assert injected["metadata"]["annotations"][CACHEBLEND_INJECTED_ANNOTATION] == TRUE
+    # Whichever order the API server used, the second call changes nothing.
+    again = _post_to(webhook, LMCACHE_WEBHOOK_PATH, review(injected)).json()["response"]
+    assert "patch" not in again

@@ -70,12 +70,22 @@ with --skip-schema-validation those are not checked.
 {{- end -}}
 {{- /* cert_manager_api */ -}}
 {{- $wh := .Values.webhook -}}
-{{- if and $wh.enabled (eq $wh.tls.mode "certManager") (not (or (.Capabilities.APIVersions.Has "cert-manager.io/v1") $wh.tls.certManager.trustCRDsExist)) -}}
-{{- $errors = append $errors "webhook.tls.mode: is certManager, but this cluster does not serve the cert-manager.io/v1 API. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." -}}
+{{- if and (include "lmcache.webhook.enabled" .) (eq $wh.tls.mode "certManager") (not (or (.Capabilities.APIVersions.Has "cert-manager.io/v1") $wh.tls.certManager.trustCRDsExist)) -}}
+{{- $why := ternary " (the webhook is on because cacheBlendEngines has an entry and webhook.enabled is unset; set webhook.enabled: false to do without it)" "" (kindIs "invalid" $wh.enabled) -}}
+{{- $errors = append $errors (printf "webhook.tls.mode: is certManager, but this cluster does not serve the cert-manager.io/v1 API%s. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." $why) -}}
+{{- end -}}
+{{- /* engine_namespaces_exist: only when Helm sees the cluster (lookup finds the release
+namespace); helm template and --dry-run without a cluster skip it */ -}}
+{{- if and (include "lmcache.webhook.enabled" .) (lookup "v1" "Namespace" "" .Release.Namespace) -}}
+{{- range $ns := $wh.engineNamespaces -}}
+{{- if not (lookup "v1" "Namespace" "" $ns) -}}
+{{- $errors = append $errors (printf "webhook.engineNamespaces: namespace %s does not exist; create it first or remove it from the list (the webhook's Role there could not be created, and nothing of this release has been installed)" $ns) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- /* service_monitor_api, for release-wide objects (webhook/servicemonitor.yaml) */ -}}
 {{- $sm := .Values.webhook.serviceMonitor -}}
-{{- if and .Values.webhook.enabled $sm.enabled (not (or $hasSM $sm.trustCRDsExist)) -}}
+{{- if and (include "lmcache.webhook.enabled" .) $sm.enabled (not (or $hasSM $sm.trustCRDsExist)) -}}
 {{- $errors = append $errors "webhook.serviceMonitor.enabled: needs the monitoring.coreos.com/v1 API, which this cluster does not serve: install the Prometheus Operator CRDs first, or pass --api-versions monitoring.coreos.com/v1 to helm template when rendering offline (for helm lint, set webhook.serviceMonitor.trustCRDsExist: true)" -}}
 {{- end -}}
 {{- /* prometheus_rule_api (monitoring/prometheusrule.yaml) */ -}}

@@ -15,7 +15,7 @@ kube-state-metrics' own `namespace`, `daemonset` and `deployment` labels.
 {{/* Whether the webhook's ServiceMonitor is rendered (the check in _validate.tpl fails otherwise). */}}
 {{- define "lmcache.monitoring.webhookServiceMonitor" -}}
 {{- $sm := .Values.webhook.serviceMonitor -}}
-{{- if and .Values.webhook.enabled $sm.enabled (or (include "lmcache.hasServiceMonitorAPI" .) $sm.trustCRDsExist) -}}true{{- end -}}
+{{- if and (include "lmcache.webhook.enabled" .) $sm.enabled (or (include "lmcache.hasServiceMonitorAPI" .) $sm.trustCRDsExist) -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -96,7 +96,7 @@ because nothing scrapes the series they read.
 {{- if and $m.alerts.l1NearFull.enabled $r.unscraped -}}
 {{- $lines = append $lines (printf "WARNING: LMCacheL1NearFull reads the engines' /metrics, but %s have no ServiceMonitor: enable prometheus.serviceMonitor there, or scrape their <name>-metrics Service with job=<name>-metrics yourself." (join ", " $r.unscraped)) -}}
 {{- end -}}
-{{- if and .Values.webhook.enabled (not (include "lmcache.monitoring.webhookServiceMonitor" .)) (or $m.alerts.webhookErrors.enabled $m.alerts.webhookSkips.enabled) -}}
+{{- if and (include "lmcache.webhook.enabled" .) (not (include "lmcache.monitoring.webhookServiceMonitor" .)) (or $m.alerts.webhookErrors.enabled $m.alerts.webhookSkips.enabled) -}}
 {{- $lines = append $lines "WARNING: LMCacheWebhookErrors and LMCacheWebhookSkips read the webhook's /metrics: set webhook.serviceMonitor.enabled: true." -}}
 {{- end -}}
 {{- end -}}

@@ -3,6 +3,16 @@ Helpers of the CacheBlend injection webhook. Every webhook object carries the co
 label "webhook" and is named after lmcache.webhook.fullname (the Service name as well).
 */}}
 
+{{/*
+"true" when the webhook renders, else "": webhook.enabled when set (true or false), and
+when it is null (the default) whenever cacheBlendEngines has an entry.
+*/}}
+{{- define "lmcache.webhook.enabled" -}}
+{{- $on := .Values.webhook.enabled -}}
+{{- if kindIs "invalid" $on -}}{{- $on = not (empty .Values.cacheBlendEngines) -}}{{- end -}}
+{{- if $on -}}true{{- end -}}
+{{- end -}}
+
 {{/* Base name of the webhook's objects: <fullname>-webhook, at most 63 characters. */}}
 {{- define "lmcache.webhook.fullname" -}}
 {{- printf "%s-webhook" (include "lmcache.fullname" .) | trunc 63 | trimSuffix "-" -}}
