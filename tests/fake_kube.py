@@ -74,9 +74,30 @@ RESOURCES = {
         Resource("lmcache.lmcache.ai", "v1alpha1", "LMCacheEngine", "lmcacheengines"),
         Resource("lmcache.lmcache.ai", "v1alpha1", "CacheBlendEngine", "cacheblendengines"),
         Resource("lmcache.lmcache.ai", "v1alpha1", "LMCacheCoordinator", "lmcachecoordinators"),
+        # what the chart renders besides its workloads (the webhook's and the disruption budget)
+        Resource("", "v1", "ServiceAccount", "serviceaccounts"),
+        Resource("", "v1", "Secret", "secrets"),
+        Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets"),
+        Resource("rbac.authorization.k8s.io", "v1", "Role", "roles"),
+        Resource("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
+        Resource("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles"),
+        Resource("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings"),
+        Resource(
+            "admissionregistration.k8s.io",
+            "v1",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+        ),
+        Resource("cert-manager.io", "v1", "Certificate", "certificates"),
+        Resource("cert-manager.io", "v1", "Issuer", "issuers"),
+        Resource("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"),
     )
 }
 BY_KIND = {r.kind: r for r in RESOURCES.values()}
+# stored under namespace "" (GET /api/v1/namespaces/NAME, /apis/rbac.../clusterroles/NAME)
+CLUSTER_SCOPED = frozenset(
+    {"Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"}
+)
 
 _COLLECTION = re.compile(
     r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
@@ -341,13 +362,13 @@ class FakeKubeState:
                 return 422, status_body(422, "Invalid", message, {"name": meta["name"]})
         self.resource_version += 1
         meta["resourceVersion"] = str(self.resource_version)
-        self.objects[(resource.plural, meta["namespace"], meta["name"])] = updated
+        self.objects[(resource.plural, meta.get("namespace", ""), meta["name"])] = updated
         return 200, updated
 
     def _delete(self, resource: Resource, obj: dict[str, Any], policy: str):
         meta = obj["metadata"]
         self.resource_version += 1
-        self.objects.pop((resource.plural, meta["namespace"], meta["name"]), None)
+        self.objects.pop((resource.plural, meta.get("namespace", ""), meta["name"]), None)
         uid = meta.get("uid")
         for key, other in list(self.objects.items()):
             refs = other.get("metadata", {}).get("ownerReferences") or []

@@ -14,7 +14,7 @@ import functools
 import json
 from typing import Any
 
-from tests.fake_kube import RECORDED, FakeKubeState
+from tests.fake_kube import CLUSTER_SCOPED, RECORDED, FakeKubeState
 from tests.support import render
 
 NAMESPACE = "capture"
@@ -87,7 +87,10 @@ def as_stored(obj: dict[str, Any], namespace: str, created: str = CREATED) -> di
     """A manifest as the API server stores it after `helm install`."""
     obj = copy.deepcopy(obj)
     meta = obj["metadata"]
-    meta["namespace"] = namespace
+    if obj["kind"] in CLUSTER_SCOPED:
+        meta.pop("namespace", None)
+    else:
+        meta["namespace"] = namespace
     meta["creationTimestamp"] = created
     meta.setdefault("annotations", {}).update(
         {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": namespace}

@@ -68,7 +68,8 @@ class ApiError(Exception):
 def _path(kind: str, namespace: str, name: str = "") -> str:
     resource = BY_KIND[kind]
     root = f"/apis/{resource.api_version}" if resource.group else "/api/v1"
-    return f"{root}/namespaces/{namespace}/{resource.plural}" + (f"/{name}" if name else "")
+    scope = f"/namespaces/{namespace}" if namespace else ""  # "" for cluster-scoped kinds
+    return f"{root}{scope}/{resource.plural}" + (f"/{name}" if name else "")
 
 
 def _namespaced(example: str) -> tuple[str, list[dict[str, Any]]]:
@@ -147,12 +148,13 @@ def _take_ownership(rest: Rest, values_file: Path, namespace: str, helm: str) ->
         meta.setdefault("annotations", {}).update(
             {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": namespace}
         )
-        path = _path(doc["kind"], meta["namespace"], meta["name"])
+        scope = meta.get("namespace", "")
+        path = _path(doc["kind"], scope, meta["name"])
         try:
             rest.call("GET", path)
         except ApiError as exc:
             assert exc.code == 404, exc
-            rest.call("POST", _path(doc["kind"], meta["namespace"]), doc)
+            rest.call("POST", _path(doc["kind"], scope), doc)
         else:
             rest.call("PATCH", path, doc, "application/merge-patch+json")
 
