@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from lmcache_k8s.names import COMPONENT_LABEL
 from tests.chart.helpers import args, blend, container, notes, ok, pod_spec
-from tests.support import HELMS, RELEASE
+from tests.support import HELMS, RELEASE, ref
 
 helms = pytest.mark.parametrize("helm", HELMS)
 
@@ -36,14 +37,17 @@ def configmap_data(helm: str = "helm3", namespace: str = "llm", **fields) -> dic
 @helms
 def test_blend_engine_renders_the_engine_objects_with_its_component(helm):
     out = one(helm)
-    assert out.refs() == [
+    # The webhook renders beside it by default (a CacheBlend engine needs its injection);
+    # tests/chart/test_webhook.py covers those objects.
+    own = [d for d in out.docs if d["metadata"]["labels"].get(COMPONENT_LABEL) != "webhook"]
+    assert [ref(d) for d in own] == [
         "NetworkPolicy/my-cb",
         "ConfigMap/my-cb-connection",
         "Service/my-cb-metrics",
         "Service/my-cb",
         "DaemonSet/my-cb",
     ]
-    for doc in out.docs:
+    for doc in own:
         labels = doc["metadata"]["labels"]
         assert {k: labels[k] for k in SELECTOR} == SELECTOR
     ds = out.get("DaemonSet", "my-cb")
@@ -180,10 +184,14 @@ def test_plain_engines_have_no_injection_key():
 
 
 def test_notes_explain_the_opt_in_and_warn_when_the_webhook_is_off():
-    text = notes({"cacheBlendEngines": {"my-cb": blend()}})
+    text = notes({"cacheBlendEngines": {"my-cb": blend()}, "webhook": {"enabled": False}})
     assert 'lmcache.ai/cacheblend-inject: "true"' in text
     assert "lmcache.ai/cacheblend-engine" in text
     assert "webhook.enabled is false" in text
+    # On by default with a CacheBlend engine: no warning then.
+    trusted = {"tls": {"certManager": {"trustCRDsExist": True}}}
+    text = notes({"cacheBlendEngines": {"my-cb": blend()}, "webhook": trusted})
+    assert "webhook.enabled is false" not in text
 
 
 def test_notes_show_the_webhook_rollout_and_the_gitops_caveat_of_helm_tls():
