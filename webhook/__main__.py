@@ -8,6 +8,7 @@ Every flag can also be given as an environment variable named
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import signal
@@ -16,10 +17,11 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from webhook.kube import KubeClient, KubeConfig, own_namespace
+from webhook.kube import KubeApiError, KubeClient, KubeConfig, own_namespace
 from webhook.metrics import Metrics
 from webhook.podsecurity import NamespaceLevels
 from webhook.resolver import EngineResolver
@@ -92,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("--kube-api-url", None, "Kubernetes API URL (default: from KUBERNETES_SERVICE_HOST/PORT)")
     add("--kube-token-file", None, "service-account token file (re-read on every API call)")
     add("--kube-ca-file", None, "CA bundle for the Kubernetes API")
+    parser.add_argument(
+        "--delete-configuration",
+        metavar="NAME",
+        help="delete the MutatingWebhookConfiguration NAME and exit instead of serving (the "
+        "chart's pre-delete hook: Helm does not delete the configuration it created as a "
+        "post-install hook). Exit 0 when it is gone or was never there, 1 when the API refuses",
+    )
     return parser
 
 
@@ -151,6 +160,35 @@ def build_server(
     return _DrainingServer(config, app, shutdown_delay)
 
 
+def _delete_configuration(args: argparse.Namespace, log: logging.Logger) -> int:
+    """The pre-delete hook: remove the webhook configuration before its server goes away,
+    so that after `helm uninstall` no pod is sent to (and, with failurePolicy Fail,
+    rejected by) a webhook that no longer exists."""
+    try:
+        config = KubeConfig.in_cluster(
+            api_url=args.kube_api_url, token_file=args.kube_token_file, ca_file=args.kube_ca_file
+        )
+    except ValueError as exc:
+        log.error("%s", exc)
+        return 2
+    kube = KubeClient(config, timeout=httpx.Timeout(10.0, connect=5.0))
+
+    async def run() -> bool:
+        try:
+            return await kube.delete_mutating_webhook_configuration(args.delete_configuration)
+        finally:
+            await kube.aclose()
+
+    name = args.delete_configuration
+    try:
+        deleted = asyncio.run(run())
+    except KubeApiError as exc:
+        log.error("could not delete MutatingWebhookConfiguration %s: %s", name, exc)
+        return 1
+    log.info("MutatingWebhookConfiguration %s %s", name, "deleted" if deleted else "was not there")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -159,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     log = logging.getLogger("webhook")
+    if args.delete_configuration:
+        return _delete_configuration(args, log)
 
     engine_namespace = args.engine_namespace or own_namespace()
     if not engine_namespace:

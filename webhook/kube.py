@@ -1,4 +1,6 @@
-"""The one Kubernetes API call the webhook makes: GET a ConfigMap.
+"""The Kubernetes API calls the webhook makes: GET a ConfigMap or a Namespace while it
+serves, and DELETE its own MutatingWebhookConfiguration when the chart's pre-delete hook
+runs it with --delete-configuration.
 
 Raw httpx instead of a client library: one endpoint does not justify 160 MiB and half a
 second of import time. The service-account token is read from disk on every request
@@ -156,14 +158,39 @@ class KubeClient:
         url = f"{self.config.base_url}/api/v1/namespaces/{quote(name, safe='')}"
         return await self._get(url, absent=(404,))
 
-    async def _get(self, url: str, absent: tuple[int, ...]) -> dict[str, Any] | None:
-        headers = {
+    async def delete_mutating_webhook_configuration(self, name: str) -> bool:
+        """DELETE the cluster-scoped MutatingWebhookConfiguration `name`.
+
+        Returns True when it was deleted, False when it did not exist (404). Anything else
+        (403 from a missing RBAC grant, 5xx, a timeout) raises KubeApiError.
+        """
+        url = (
+            f"{self.config.base_url}/apis/admissionregistration.k8s.io/v1"
+            f"/mutatingwebhookconfigurations/{quote(name, safe='')}"
+        )
+        try:
+            response = await self._http().delete(url, headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise KubeApiError(f"DELETE {url}: {type(exc).__name__}: {exc}") from None
+        if response.status_code == 404:
+            return False
+        if response.status_code not in (200, 202):
+            raise KubeApiError(
+                f"DELETE {url}: HTTP {response.status_code}: {response.text[:200]}",
+                status=response.status_code,
+            )
+        return True
+
+    def _headers(self) -> dict[str, str]:
+        return {
             "Authorization": f"Bearer {self._read_token()}",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
+
+    async def _get(self, url: str, absent: tuple[int, ...]) -> dict[str, Any] | None:
         try:
-            response = await self._http().get(url, headers=headers)
+            response = await self._http().get(url, headers=self._headers())
         except httpx.HTTPError as exc:
             raise KubeApiError(f"GET {url}: {type(exc).__name__}: {exc}") from None
         if response.status_code in absent:

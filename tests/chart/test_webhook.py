@@ -32,6 +32,7 @@ from tests.support import (
     render,
     rendered,
 )
+from webhook.__main__ import build_parser as webhook_parser
 
 CI = CHART / "ci"
 SCENARIOS = {
@@ -240,6 +241,57 @@ def test_the_only_cluster_permission_is_get_on_namespaces():
     ]
     binding = rendered.get("ClusterRoleBinding", MWC_NAME)
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
+
+
+CLEANUP = f"{NAME}-cleanup"
+
+
+def uninstall_hook(doc: dict[str, Any]) -> bool:
+    """Whether Helm creates this object only for `helm uninstall` (a pre-delete hook)."""
+    annotations = doc["metadata"].get("annotations") or {}
+    return annotations.get("helm.sh/hook") == "pre-delete"
+
+
+def test_uninstall_deletes_the_configuration_first_with_the_least_permission():
+    """The configuration is a hook, which `helm uninstall` would leave behind: a pre-delete
+    Job, allowed to delete that one configuration only, removes it first."""
+    rendered = scenario("certmanager")
+    job = rendered.get("Job", CLEANUP)
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-delete"
+    spec = job["spec"]["template"]["spec"]
+    (cleanup,) = spec["containers"]
+    assert cleanup["image"] == container(rendered)["image"]
+    # The webhook's own parser accepts the arguments and names the rendered configuration.
+    args = webhook_parser().parse_args(cleanup["args"])
+    assert args.delete_configuration == MWC_NAME == mwc(rendered)["metadata"]["name"]
+    role = rendered.get("ClusterRole", f"{MWC_NAME}-cleanup")
+    assert role["rules"] == [
+        {
+            "apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["mutatingwebhookconfigurations"],
+            "resourceNames": [MWC_NAME],
+            "verbs": ["delete"],
+        }
+    ]
+    binding = rendered.get("ClusterRoleBinding", f"{MWC_NAME}-cleanup")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": spec["serviceAccountName"], "namespace": NAMESPACE}
+    ]
+    account = rendered.get("ServiceAccount", spec["serviceAccountName"])
+    # RBAC and the account exist before the Job runs (lower hook weight).
+    for obj in (account, role, binding):
+        annotations = obj["metadata"]["annotations"]
+        assert annotations["helm.sh/hook"] == "pre-delete"
+        assert int(annotations["helm.sh/hook-weight"]) < 0
+    # Its pods are not the webhook's: the Service and the PodDisruptionBudget never pick them.
+    service = rendered.get("Service", NAME)["spec"]["selector"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert not service.items() <= labels.items()
+
+
+def test_no_cleanup_job_without_the_webhook():
+    assert "Job" not in {d["kind"] for d in scenario("disabled").docs}
 
 
 def _seed(**webhook: Any) -> dict[str, Any]:
@@ -534,8 +586,9 @@ def test_rbac_is_only_get_on_configmaps_in_the_engine_namespaces(name, namespace
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}
         ]
-    # Cluster-wide, only `get` on namespaces (the Pod Security check), bound once.
-    assert [r["rules"] for r in rendered.kinds("ClusterRole")] == [
+    # Cluster-wide, only `get` on namespaces (the Pod Security check), bound once; the
+    # uninstall hook's own role is checked in test_uninstall_deletes_the_configuration_first.
+    assert [r["rules"] for r in rendered.kinds("ClusterRole") if not uninstall_hook(r)] == [
         [{"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]}]
     ]
     bound = [
