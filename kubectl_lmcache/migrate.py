@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
 
 from lmcache_k8s.validate import check_values, warn_values
 from lmcache_k8s.values import MODELS
+from lmcache_k8s.webhook_values import Namespace
 
 from .kube import Kind
 
@@ -64,6 +65,8 @@ SERVER_METADATA = {
     "ownerReferences",
 }
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# The namespace names a values file (DIR/<namespace>.yaml): a DNS-1123 label, never a path.
+_NAMESPACE = TypeAdapter(Namespace)
 # Keys of a values file the chart's maps hold entries under, in the order they are written.
 MAP_ORDER = ("engines", "cacheBlendEngines", "coordinators")
 
@@ -98,7 +101,11 @@ def load_documents(text: str, origin: str) -> list[dict[str, Any]]:
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        raise MigrateError(f"{origin}: not valid YAML: {exc}") from None
+        raise MigrateError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from None
+    if all(doc is None for doc in documents):
+        # As `kubectl apply -f` does: an empty input is a mistake (a failed `kubectl get`
+        # upstream of the pipe), not "nothing to convert". An empty List is the latter.
+        raise MigrateError(f"{origin}: no objects in the input (empty, or only comments)")
     resources: list[dict[str, Any]] = []
     for index, doc in enumerate(documents):
         if doc is None:
@@ -106,7 +113,8 @@ def load_documents(text: str, origin: str) -> list[dict[str, Any]]:
         where = f"{origin} document {index + 1}"
         if not isinstance(doc, dict):
             raise MigrateError(f"{where}: expected a Kubernetes object, got {type(doc).__name__}")
-        if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
+        kind = str(doc.get("kind", ""))
+        if kind == "List" or (kind.endswith("List") and "items" in doc):
             items = doc.get("items") or []
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                 raise MigrateError(f"{where}: items: expected a list of objects")
@@ -114,6 +122,20 @@ def load_documents(text: str, origin: str) -> list[dict[str, Any]]:
         else:
             resources.append(doc)
     return resources
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line: where (1-based line and column) and what, without PyYAML's
+    multi-line excerpt of the input."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        context = f" ({exc.context})" if exc.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}{context}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character
+        shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return f"position {exc.position}: {exc.reason} (character {shown})"
+    return str(exc).splitlines()[0]
 
 
 def convert(
@@ -133,16 +155,31 @@ def convert(
     for resource in resources:
         kind = str(resource.get("kind", ""))
         metadata = resource.get("metadata")
+        if metadata is None:
+            metadata = {}
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        namespace = (metadata or {}).get("namespace") or default_namespace
+        namespace = (metadata.get("namespace") if isinstance(metadata, dict) else None) or (
+            default_namespace
+        )
         source = f"{kind or '<no kind>'} {namespace}/{name or '<no name>'}"
         if kind not in VALUES_MAP:
             migration.notes.append(
                 Note(source, "kind", "not an LMCache operator resource; skipped")
             )
             continue
+        if not isinstance(metadata, dict):
+            errors.append(f"{source}: metadata: expected a mapping, got {type(metadata).__name__}")
+            continue
         if not isinstance(name, str) or not name:
             errors.append(f"{source}: metadata.name: required")
+            continue
+        try:
+            _NAMESPACE.validate_python(namespace)
+        except ValidationError:
+            errors.append(
+                f"{source}: metadata.namespace: must be a Kubernetes namespace name, a DNS-1123"
+                f" label (got {namespace!r})"
+            )
             continue
         _check_api_version(resource, source, migration.notes)
         _metadata_notes(metadata, source, migration.notes)
@@ -175,7 +212,7 @@ def convert(
     for namespace, values in sorted(migration.values.items()):
         ordered = {key: dict(sorted(values[key].items())) for key in MAP_ORDER if key in values}
         migration.values[namespace] = ordered
-        errors.extend(_resource_error(namespace, issue) for issue in check_values(ordered))
+        errors.extend(_resource_error(namespace, ordered, issue) for issue in check_values(ordered))
         migration.notes.extend(
             Note(f"namespace {namespace}", issue.path, issue.message)
             for issue in warn_values(ordered)
@@ -260,10 +297,24 @@ def _carry(
                 )
             )
             continue
-        if value == _default(model, ours):
+        if _same_value(value, _default(model, ours)):
             continue
         out[ours] = value
     return out
+
+
+def _same_value(value: Any, default: Any) -> bool:
+    """`value == default` without Python's `True == 1` and `False == 0`: a wrong-typed value
+    (`enabled: 1`, `checkLayer: true`) must reach the schema check, not vanish as a default."""
+    if isinstance(value, dict) and isinstance(default, dict):
+        return value.keys() == default.keys() and all(
+            _same_value(value[k], default[k]) for k in value
+        )
+    if isinstance(value, list) and isinstance(default, list):
+        return len(value) == len(default) and all(map(_same_value, value, default))
+    if isinstance(value, bool) != isinstance(default, bool):
+        return False
+    return bool(value == default)
 
 
 def _check_api_version(resource: dict[str, Any], source: str, notes: list[Note]) -> None:
@@ -293,14 +344,15 @@ def _metadata_notes(metadata: dict[str, Any], source: str, notes: list[Note]) ->
     for key, value in metadata.items():
         if key in ("name", "namespace") or key in SERVER_METADATA or not value:
             continue
-        if key == "annotations":
+        if key == "annotations" and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k != LAST_APPLIED}
             if not value:
                 continue
         what = {
             "labels": "the resource's labels do not reach the objects the chart renders:"
             " not carried over (use podLabels for the pods)",
-            "annotations": f"the resource's annotations ({', '.join(sorted(value))}) are not"
+            "annotations": f"the resource's annotations ({', '.join(sorted(map(str, value)))})"
+            " are not"
             " carried over (use podAnnotations for the pods)",
             "finalizers": "finalizers of the operator: remove them before deleting the"
             " resource (docs/migrate.md), else the delete hangs",
@@ -329,16 +381,22 @@ def _default_differences(
         )
 
 
-def _resource_error(namespace: str, issue: Any) -> str:
-    """A values error (`engines.c.l1.sizeGB: ...`) worded from the resource's side too."""
+def _resource_error(namespace: str, values: dict[str, Any], issue: Any) -> str:
+    """A values error (`engines.c.l1.sizeGB: ...`) worded from the resource's side too.
+
+    The entry is found among `values`' names rather than by splitting the path on dots,
+    since a resource name may hold dots; an error on the entry itself is its metadata.name.
+    """
     values_map, _, rest = issue.path.partition(".")
-    name, _, field_path = rest.partition(".")
     kinds = {m: k for k, m in VALUES_MAP.items()}
-    if values_map not in kinds or not name:
+    names = [n for n in values.get(values_map) or {} if rest == n or rest.startswith(f"{n}.")]
+    if values_map not in kinds or not names:
         return f"namespace {namespace}: values {issue}"
+    name = max(names, key=len)
+    field_path = rest[len(name) + 1 :]
     head, _, tail = field_path.partition(".")
     theirs = {ours: op for op, ours in RENAMES.get(values_map, {}).items()}.get(head, head)
-    spec_path = ".".join(p for p in ("spec", theirs, tail) if p)
+    spec_path = ".".join(p for p in ("spec", theirs, tail) if p) if head else "metadata.name"
     return (
         f"{kinds[values_map]} {namespace}/{name}: {spec_path}: {issue.message}"
         f" (values path {issue.path})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -123,10 +124,34 @@ def test_defaults_the_operator_and_the_chart_disagree_on_are_reported() -> None:
             [_engine({"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "nope"}}})],
             "nope",
         ),
+        # Wrong types equal to a default by Python's `True == 1` are still wrong types.
+        (
+            [_engine({"l1": {"sizeGB": 1}, "prometheus": {"serviceMonitor": {"enabled": 0}}})],
+            "spec.prometheus.serviceMonitor.enabled: must be true or false (got 0)",
+        ),
+        (
+            [_engine({"l1": {"sizeGB": 1}, "server": {"maxWorkers": True}})],
+            "spec.server.maxWorkers: must be an integer (got true)",
+        ),
+        # An entry's own problems are its metadata.name's, dots in the name included.
+        (
+            [_engine({"l1": {"sizeGB": 1}}, name="a.b")],
+            "LMCacheEngine default/a.b: metadata.name: must match",
+        ),
+        (
+            [_engine({"l1": {"sizeGB": 1}}, name="x" * 56)],
+            "metadata.name: must be at most 55 characters",
+        ),
+        ([{**_engine({"l1": {"sizeGB": 1}}), "metadata": "x"}], "metadata: expected a mapping"),
+        # The namespace names the values file written under -o DIR: never a path.
+        (
+            [_engine({"l1": {"sizeGB": 1}}, namespace="../etc")],
+            "metadata.namespace: must be a Kubernetes namespace name",
+        ),
     ],
 )
 def test_bad_resources_are_errors_naming_the_path(resources: list, message: str) -> None:
-    with pytest.raises(MigrateError, match=message.replace(".", r"\.")):
+    with pytest.raises(MigrateError, match=re.escape(message)):
         convert(resources)
 
 
@@ -145,11 +170,42 @@ def test_a_renamed_field_is_reported_under_the_operators_name() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("a: [", "not valid YAML"), ("- 1\n- 2", "expected a Kubernetes object")],
+    [
+        ("a: [", "in.yaml: not valid YAML: line 1, column 5: expected the node content"),
+        ("a: \x7f", "in.yaml: not valid YAML: position 3: special characters"),
+        ("- 1\n- 2", "in.yaml document 1: expected a Kubernetes object, got list"),
+        ("", "in.yaml: no objects in the input"),
+        ("---\n# nothing\n---\n", "in.yaml: no objects in the input"),
+        ("kind: 5\nitems: 3\n", None),
+    ],
 )
-def test_malformed_input_is_a_clear_error(text: str, message: str) -> None:
-    with pytest.raises(MigrateError, match=message):
+def test_malformed_input_is_a_clear_error(text: str, message: str | None) -> None:
+    if message is None:  # odd but not malformed: skipped later as another kind
+        assert load_documents(text, "in.yaml") == [{"kind": 5, "items": 3}]
+        return
+    with pytest.raises(MigrateError) as caught:
         load_documents(text, "in.yaml")
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)  # one line, without PyYAML's excerpt
+
+
+def test_an_empty_list_is_nothing_to_convert_not_an_error() -> None:
+    code, out, err = _run(["migrate", "-f", "-"], "apiVersion: v1\nkind: List\nitems: []\n")
+    assert (code, out) == (0, "") and "No LMCacheEngine" in err
+    code, out, err = _run(["migrate", "-f", "-"], "")
+    assert (code, out) == (1, "") and err == "error: <stdin>: no objects in the input" + (
+        " (empty, or only comments)\n"
+    )
+
+
+def test_malformed_metadata_is_reported_not_a_crash() -> None:
+    resource = _engine({"l1": {"sizeGB": 1}}, annotations=["x"], labels={"a": "b"})
+    notes = [str(n) for n in convert([resource]).notes]
+    assert any("metadata.annotations" in n for n in notes)
+    other = {"kind": 7, "metadata": "x"}
+    assert [str(n) for n in convert([other]).notes] == [
+        "7 default/<no name>: kind: not an LMCache operator resource; skipped"
+    ]
 
 
 def test_kubectl_get_list_on_stdin_spanning_namespaces_needs_an_output_dir(tmp_path: Path) -> None:
