@@ -297,7 +297,12 @@ def _carry(
                 )
             )
             continue
-        if _same_value(value, _default(model, ours)):
+        default = _default(model, ours)
+        if _same_value(value, default):
+            continue
+        if default is None and (value == {} or value == []):
+            # An empty list or map where the chart has no default renders as unset does:
+            # `kubectl get -o yaml` shows what a client wrote, not a choice.
             continue
         out[ours] = value
     return out

@@ -58,6 +58,16 @@ def test_fields_map_one_to_one_and_defaults_are_left_out() -> None:
     }
 
 
+def test_empty_lists_and_maps_without_a_default_are_left_out() -> None:
+    spec = {"l1": {"sizeGB": 1}, "env": [], "podLabels": {}, "resourceOverrides": {}}
+    spec["extraArgs"] = []
+    values = convert([_engine(spec)]).values["default"]
+    assert values == {"engines": {"my-cache": {"l1": {"sizeGB": 1}}}}
+    # An explicit empty nodeSelector is not "unset" to the chart: reported, not silent.
+    migration = convert([_engine({"l1": {"sizeGB": 1}, "nodeSelector": {}})])
+    assert [n.path for n in migration.notes] == ["spec.nodeSelector"]
+
+
 def test_coordinator_resource_overrides_become_resources_and_ref_is_kept() -> None:
     coordinator = {
         "apiVersion": "lmcache.lmcache.ai/v1alpha1",
