@@ -217,6 +217,18 @@ def convert(
             Note(f"namespace {namespace}", issue.path, issue.message)
             for issue in warn_values(ordered)
         )
+        if "cacheBlendEngines" in ordered:
+            # The operator's injection webhook goes with the operator; the values carry no
+            # webhook section because one webhook serves the cluster (docs/webhook-install.md).
+            migration.notes.append(
+                Note(
+                    f"namespace {namespace}",
+                    "webhook.enabled",
+                    "CacheBlend engines need an injection webhook, and the operator's stops"
+                    " with it: set webhook.enabled: true in this file or run the chart's"
+                    " webhook from another release before the handover (docs/migrate.md 2.2)",
+                )
+            )
     if errors:
         raise MigrateError("\n".join(errors))
     return migration

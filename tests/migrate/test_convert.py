@@ -68,6 +68,20 @@ def test_empty_lists_and_maps_without_a_default_are_left_out() -> None:
     assert [n.path for n in migration.notes] == ["spec.nodeSelector"]
 
 
+def test_a_namespace_with_cacheblend_engines_is_told_to_enable_the_webhook() -> None:
+    blend = {
+        **_engine({"l1": {"sizeGB": 1}, "injection": {"payloadImage": {"repository": "r/p"}}}),
+        "kind": "CacheBlendEngine",
+    }
+    plain = _engine({"l1": {"sizeGB": 1}}, name="plain", namespace="other")
+    notes = [str(n) for n in convert([blend, plain]).notes]
+    assert [n for n in notes if "webhook.enabled" in n] == [
+        "namespace default: webhook.enabled: CacheBlend engines need an injection webhook,"
+        " and the operator's stops with it: set webhook.enabled: true in this file or run the"
+        " chart's webhook from another release before the handover (docs/migrate.md 2.2)"
+    ]
+
+
 def test_coordinator_resource_overrides_become_resources_and_ref_is_kept() -> None:
     coordinator = {
         "apiVersion": "lmcache.lmcache.ai/v1alpha1",
