@@ -1,6 +1,7 @@
 """`kubectl lmcache migrate`: the reference operator's resources as the chart's values.
 
-    kubectl get lmc,cbe,lmcc -A -o yaml | kubectl lmcache migrate -f -
+    kubectl get lmcacheengines,cacheblendengines,lmcachecoordinators -A -o yaml \
+        | kubectl lmcache migrate -f -
     kubectl lmcache migrate -f engines.yaml -f coordinator.yaml [-o DIR] [--adopt]
     kubectl lmcache migrate [-n NS | -A] -o DIR          # read the live cluster
 
