@@ -111,10 +111,17 @@ def run(args: argparse.Namespace, ctx: Context, stdin: Any = None) -> int:
 
 def _header(namespace: str, values: dict[str, Any]) -> str:
     count = sum(len(entries) for entries in values.values())
+    adopting = any(
+        entry.get("adoptOperatorObjects")
+        for entries in values.values()
+        for entry in entries.values()
+    )
+    # Adopted entries only install over the operator's objects with --take-ownership.
+    flags = " --take-ownership" if adopting else ""
     return (
         f"Converted by `kubectl lmcache migrate` from {count} operator resource(s) in namespace"
         f" {namespace}.\n"
-        f"helm upgrade --install <release> charts/lmcache -n {namespace} -f <this file>"
+        f"helm upgrade --install <release> charts/lmcache -n {namespace} -f <this file>{flags}"
         " (the handover: docs/migrate.md)"
     )
 

@@ -242,7 +242,9 @@ def test_kubectl_get_list_on_stdin_spanning_namespaces_needs_an_output_dir(tmp_p
     assert code == 0, err
     assert "ConfigMap default/x: kind: not an LMCache operator resource" in err
     for ns in ("a", "b"):
-        values = yaml.safe_load((tmp_path / f"{ns}.yaml").read_text())
+        text = (tmp_path / f"{ns}.yaml").read_text()
+        assert f"-n {ns} -f <this file> --take-ownership (the handover" in text
+        values = yaml.safe_load(text)
         assert values == {
             "engines": {"my-cache": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True}}
         }
