@@ -420,7 +420,17 @@ def _resource_error(namespace: str, values: dict[str, Any], issue: Any) -> str:
     )
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes every value where it belongs: no `&id001` anchors and `*id001` aliases, which
+    an input's own aliases (or a List sharing one node between items) would otherwise
+    carry into the values file, where editing one entry would silently edit another."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def dump(values: dict[str, Any], header: str = "") -> str:
     """A values file: `header` as comment lines, then the values as block YAML."""
     comment = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
-    return comment + yaml.safe_dump(values, sort_keys=False, default_flow_style=False)
+    body = yaml.dump(values, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)
+    return comment + body

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from kubectl_lmcache.cli import main
-from kubectl_lmcache.migrate import MigrateError, convert, load_documents
+from kubectl_lmcache.migrate import MigrateError, convert, dump, load_documents
 
 TESTDATA = Path(__file__).parent / "testdata"
 
@@ -80,6 +80,27 @@ def test_a_namespace_with_cacheblend_engines_is_told_to_enable_the_webhook() -> 
         " and the operator's stops with it: set webhook.enabled: true in this file or run the"
         " chart's webhook from another release before the handover (docs/migrate.md 2.2)"
     ]
+
+
+def test_values_shared_by_yaml_aliases_are_written_out_in_each_entry() -> None:
+    # One node shared by two items of a List (anchors and aliases) must become two copies
+    # in the values file: an alias there would make an edit of one entry edit the other.
+    stream = """
+kind: List
+items:
+- {apiVersion: lmcache.lmcache.ai/v1alpha1, kind: LMCacheEngine, metadata: {name: a},
+   spec: {l1: {sizeGB: 1}, tolerations: &tol [{key: gpu, operator: Exists}]}}
+- {apiVersion: lmcache.lmcache.ai/v1alpha1, kind: LMCacheEngine, metadata: {name: b},
+   spec: {l1: {sizeGB: 2}, tolerations: *tol}}
+"""
+    text = dump(convert(load_documents(stream, "in.yaml")).values["default"])
+    assert "&" not in text and "*" not in text
+    engines = yaml.safe_load(text)["engines"]
+    assert (
+        engines["a"]["tolerations"]
+        == engines["b"]["tolerations"]
+        == [{"key": "gpu", "operator": "Exists"}]
+    )
 
 
 def test_coordinator_resource_overrides_become_resources_and_ref_is_kept() -> None:
