@@ -60,13 +60,17 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
 def _read_files(names: list[str], stdin: Any) -> list[dict[str, Any]]:
     resources: list[dict[str, Any]] = []
     for name in names:
-        if name == "-":
-            text, origin = stdin.read(), "<stdin>"
-        else:
-            try:
-                text, origin = Path(name).read_text(), name
-            except OSError as exc:
-                raise UsageError(f"{name}: {exc.strerror}") from None
+        origin = "<stdin>" if name == "-" else name
+        try:
+            text = stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{name}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            # YAML and JSON are UTF-8 (what kubectl writes); say where, not a traceback.
+            raise UsageError(
+                f"{origin}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset"
+                f" {exc.start})"
+            ) from None
         resources.extend(load_documents(text, origin))
     return resources
 

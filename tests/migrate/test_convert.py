@@ -234,6 +234,14 @@ def test_malformed_input_is_a_clear_error(text: str, message: str | None) -> Non
     assert "\n" not in str(caught.value)  # one line, without PyYAML's excerpt
 
 
+def test_a_file_that_is_not_utf8_is_one_error_line(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"kind: LMCacheEngine\nmetadata: {name: caf\xe9}\n")
+    code, out, err = _run(["migrate", "-f", str(bad)])
+    assert (code, out) == (1, "")
+    assert err == f"error: {bad}: not UTF-8 text (byte 0xe9 at offset 40)\n"
+
+
 def test_an_empty_list_is_nothing_to_convert_not_an_error() -> None:
     code, out, err = _run(["migrate", "-f", "-"], "apiVersion: v1\nkind: List\nitems: []\n")
     assert (code, out) == (0, "") and "No LMCacheEngine" in err
