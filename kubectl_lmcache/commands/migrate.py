@@ -140,9 +140,12 @@ def _write(migration: Migration, output_dir: Path | None, ctx: Context) -> int:
         ((namespace, values),) = migration.values.items()
         ctx.stdout.write(dump(values, _header(namespace, values)))
         return 0
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for namespace, values in sorted(migration.values.items()):
-        path = output_dir / f"{namespace}.yaml"
-        path.write_text(dump(values, _header(namespace, values)))
-        ctx.stderr.write(f"wrote {path}\n")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for namespace, values in sorted(migration.values.items()):
+            path = output_dir / f"{namespace}.yaml"
+            path.write_text(dump(values, _header(namespace, values)), encoding="utf-8")
+            ctx.stderr.write(f"wrote {path}\n")
+    except OSError as exc:
+        raise UsageError(f"-o {output_dir}: {exc.strerror}: {exc.filename}") from None
     return 0

@@ -242,6 +242,14 @@ def test_a_file_that_is_not_utf8_is_one_error_line(tmp_path: Path) -> None:
     assert err == f"error: {bad}: not UTF-8 text (byte 0xe9 at offset 40)\n"
 
 
+def test_an_output_dir_that_cannot_be_written_is_one_error_line(tmp_path: Path) -> None:
+    taken = tmp_path / "values"
+    taken.write_text("a file, not a directory")
+    code, _, err = _run(["migrate", "-f", str(TESTDATA / "minimal.yaml"), "-o", str(taken)])
+    assert code == 1
+    assert err == f"error: -o {taken}: File exists: {taken}\n"
+
+
 def test_an_empty_list_is_nothing_to_convert_not_an_error() -> None:
     code, out, err = _run(["migrate", "-f", "-"], "apiVersion: v1\nkind: List\nitems: []\n")
     assert (code, out) == (0, "") and "No LMCacheEngine" in err
