@@ -26,7 +26,7 @@ import pytest
 
 from kubectl_lmcache.cli import main
 from kubectl_lmcache.migrate import VALUES_MAP, load_documents
-from lmcache_k8s.names import KV_TRANSFER_CONFIG_KEY
+from lmcache_k8s.names import KV_TRANSFER_CONFIG_KEY, METRICS_SUFFIX
 from tests.fake_kube import BY_KIND, FakeKube, FakeKubeState
 from tests.kubectl.conftest import TOKEN, write_kubeconfig
 from tests.kubectl.conftest import kube_tls as kube_tls  # noqa: PLC0414 (the fixture)
@@ -179,6 +179,11 @@ def test_handover_keeps_objects_and_connections_and_leaves_no_stale_owners(
         for resource in resources:
             path = _path(resource["kind"], namespace, resource["metadata"]["name"])
             rest.call("DELETE", path, {"kind": "DeleteOptions", "propagationPolicy": "Orphan"})
+        # ... and the operator's ServiceMonitors, which 2.4 creates anew (a patch would
+        # keep the operator's selector keys, and the monitor would select nothing)
+        for kind, name in before[namespace]:
+            if kind == "ServiceMonitor":
+                rest.call("DELETE", _path(kind, namespace, name))
         # 2.4 let Helm take the objects over
         _take_ownership(rest, tmp_path / "values" / f"{namespace}.yaml", namespace, helm)
     # 2.5 remove the operator
@@ -198,7 +203,7 @@ def test_handover_keeps_objects_and_connections_and_leaves_no_stale_owners(
                 for o in owners
                 if o["uid"] in deleted or o["apiVersion"].startswith(OPERATOR_GROUP)
             ], key
-            if key in before[namespace]:
+            if key in before[namespace] and key[0] != "ServiceMonitor":
                 assert meta["uid"] == before[namespace][key]["metadata"]["uid"], key
         for key, obj in before[namespace].items():
             if key[0] == "ConfigMap":
@@ -211,6 +216,15 @@ def test_handover_keeps_objects_and_connections_and_leaves_no_stale_owners(
                 # The chart leaves the update strategy at Kubernetes' default,
                 # RollingUpdate with maxUnavailable 1: one engine pod restarts at a time.
                 assert "updateStrategy" not in after[key]["spec"]
+        # Prometheus keeps scraping: each ServiceMonitor still selects its metrics Service.
+        # (Neither Helm deletes a selector key the operator wrote and the chart does not.)
+        monitors = [obj for key, obj in after.items() if key[0] == "ServiceMonitor"]
+        assert monitors or not any(key[0] == "ServiceMonitor" for key in before[namespace])
+        for monitor in monitors:
+            name = monitor["metadata"]["name"]
+            service = after[("Service", f"{name}{METRICS_SUFFIX}")]
+            wanted = monitor["spec"]["selector"]["matchLabels"]
+            assert wanted.items() <= service["metadata"]["labels"].items(), name
     assert not any(ns == OPERATOR_NS for (_, ns, _) in state.objects)
 
 
