@@ -240,6 +240,51 @@ def test_without_adoption_helm_cannot_patch_the_operators_workload(cluster, tmp_
         _take_ownership(rest, tmp_path / "values" / f"{namespace}.yaml", namespace, "helm3")
 
 
+def test_without_adoption_replaced_workloads_keep_their_services_selecting(
+    cluster, tmp_path
+) -> None:
+    # docs/migrate.md "Without adoption": the workloads are orphan-deleted and created anew
+    # with the chart's selector; Services N and N-metrics are patched in place. Their
+    # selector must lose the operator's key the chart does not render first, or it would
+    # select neither the old pods (instance: N) nor the new ones (no managed-by) after 2.4.
+    state, rest, kubeconfig = cluster
+    by_namespace = _install_operator(state)
+    _migrate(kubeconfig, tmp_path / "values")
+    for namespace in ("ns-minimal", "ns-coordinator"):
+        before = _snapshot(state, namespace)
+        for resource in by_namespace[namespace]:
+            path = _path(resource["kind"], namespace, resource["metadata"]["name"])
+            rest.call("DELETE", path, {"propagationPolicy": "Orphan"})
+        for kind, name in before:
+            if kind in ("DaemonSet", "Deployment"):
+                rest.call("DELETE", _path(kind, namespace, name), {"propagationPolicy": "Orphan"})
+            if kind == "Service":
+                drop = {"spec": {"selector": {"app.kubernetes.io/managed-by": None}}}
+                rest.call(
+                    "PATCH", _path(kind, namespace, name), drop, "application/merge-patch+json"
+                )
+                # still the old pods' Service until 2.4
+                selector = state.get("Service", namespace, name)["spec"]["selector"]
+                entry = name.removesuffix(METRICS_SUFFIX)
+                old = before[(_workload_kind(before, entry), entry)]
+                assert selector.items() <= old["spec"]["template"]["metadata"]["labels"].items()
+        _take_ownership(rest, tmp_path / "values" / f"{namespace}.yaml", namespace, "helm3")
+        after = _snapshot(state, namespace)
+        for (kind, name), service in after.items():
+            if kind != "Service":
+                continue
+            entry = name.removesuffix(METRICS_SUFFIX)
+            workload = after[(_workload_kind(after, entry), entry)]
+            pod_labels = workload["spec"]["template"]["metadata"]["labels"]
+            assert service["spec"]["selector"].items() <= pod_labels.items(), name
+            if (kind, name) in before:  # the chart adds the coordinator's metrics Service
+                assert service["metadata"]["uid"] == before[(kind, name)]["metadata"]["uid"]
+
+
+def _workload_kind(snapshot: dict[tuple[str, str], Any], name: str) -> str:
+    return "DaemonSet" if ("DaemonSet", name) in snapshot else "Deployment"
+
+
 def test_deleting_a_resource_without_orphan_deletes_its_objects(cluster) -> None:
     state, rest, _ = cluster
     by_namespace = _install_operator(state)
