@@ -17,6 +17,7 @@ multi-document YAML streams, in any mix. Output: one values dict per namespace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, get_args
@@ -201,6 +202,7 @@ def convert(
         values_map = VALUES_MAP[kind]
         entry = _carry(spec, MODELS[values_map], "spec", source, migration.notes, values_map)
         _default_differences(values_map, spec, source, migration.notes)
+        _credential_notes(spec, source, migration.notes)
         if adopt:
             entry["adoptOperatorObjects"] = True
         values = migration.values.setdefault(namespace, {})
@@ -375,6 +377,38 @@ def _metadata_notes(metadata: dict[str, Any], source: str, notes: list[Note]) ->
             " resource (docs/migrate.md), else the delete hangs",
         }.get(key, "not carried over")
         notes.append(Note(source, f"metadata.{key}", what))
+
+
+# l2Backends adapter keys that hold a credential (lmcache's Redis/S3/... adapter configs),
+# matched as substrings of the lower-cased key.
+_CREDENTIAL_WORDS = ("password", "passwd", "secret", "token", "credential", "access_key")
+# `$(VAR)`: Kubernetes substitutes the container's env var VAR into args.
+_ENV_REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
+
+
+def _credential_notes(spec: dict[str, Any], source: str, notes: list[Note]) -> None:
+    """Literal credentials in l2Backends: carried over as the operator had them, but each
+    backend becomes an `--l2-adapter` JSON argument, readable by anyone who can read the
+    DaemonSet or the pod; say how to move them to a Secret."""
+    backends = spec.get("l2Backends")
+    if not isinstance(backends, list):
+        return
+    for index, backend in enumerate(backends):
+        if not isinstance(backend, dict):
+            continue
+        for key, value in backend.items():
+            secret = any(word in str(key).lower() for word in _CREDENTIAL_WORDS)
+            if secret and isinstance(value, str) and value and not _ENV_REFERENCE.match(value):
+                notes.append(
+                    Note(
+                        source,
+                        f"spec.l2Backends[{index}].{key}",
+                        "a credential written literally: carried over, and it appears in the"
+                        " engine's arguments to anyone who can read the DaemonSet or its pods;"
+                        " put it in a Secret, add an env entry VAR with valueFrom.secretKeyRef"
+                        ' and write "$(VAR)" here instead',
+                    )
+                )
 
 
 def _default_differences(

@@ -103,6 +103,21 @@ items:
     )
 
 
+def test_literal_l2_credentials_are_carried_over_with_a_warning() -> None:
+    backends = [
+        {"type": "redis", "host": "r", "password": "hunter2"},
+        {"type": "redis", "host": "r2", "password": "$(REDIS_PASSWORD)"},
+        {"type": "s3", "bucket": "b", "AWS_SECRET_ACCESS_KEY": "abc", "token": ""},
+    ]
+    migration = convert([_engine({"l1": {"sizeGB": 1}, "l2Backends": backends})])
+    assert migration.values["default"]["engines"]["my-cache"]["l2Backends"] == backends
+    assert [n.path for n in migration.notes] == [
+        "spec.l2Backends[0].password",
+        "spec.l2Backends[2].AWS_SECRET_ACCESS_KEY",
+    ]
+    assert 'write "$(VAR)" here instead' in migration.notes[0].message
+
+
 def test_coordinator_resource_overrides_become_resources_and_ref_is_kept() -> None:
     coordinator = {
         "apiVersion": "lmcache.lmcache.ai/v1alpha1",
