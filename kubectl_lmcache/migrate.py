@@ -448,8 +448,15 @@ def _resource_error(namespace: str, values: dict[str, Any], issue: Any) -> str:
     head, _, tail = field_path.partition(".")
     theirs = {ours: op for op, ours in RENAMES.get(values_map, {}).items()}.get(head, head)
     spec_path = ".".join(p for p in ("spec", theirs, tail) if p) if head else "metadata.name"
+    hint = ""
+    if spec_path == "spec.coordinator.ref.name":
+        # The operator, like the chart, resolves ref in the resource's own namespace.
+        hint = (
+            f"; give migrate that LMCacheCoordinator of namespace {namespace} too, or point"
+            " the engine at a coordinator elsewhere with spec.coordinator.url"
+        )
     return (
-        f"{kinds[values_map]} {namespace}/{name}: {spec_path}: {issue.message}"
+        f"{kinds[values_map]} {namespace}/{name}: {spec_path}: {issue.message}{hint}"
         f" (values path {issue.path})"
     )
 

@@ -182,7 +182,8 @@ def test_defaults_the_operator_and_the_chart_disagree_on_are_reported() -> None:
         ([_engine({"l1": {"sizeGB": 1}}), _engine({"l1": {"sizeGB": 2}})], "given twice"),
         (
             [_engine({"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "nope"}}})],
-            "nope",
+            'spec.coordinator.ref.name: no coordinator named "nope" in coordinators; give'
+            " migrate that LMCacheCoordinator of namespace default too",
         ),
         # Wrong types equal to a default by Python's `True == 1` are still wrong types.
         (
