@@ -17,16 +17,18 @@ multi-document YAML streams, in any mix. Output: one values dict per namespace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
 
 from lmcache_k8s.validate import check_values, warn_values
 from lmcache_k8s.values import MODELS
+from lmcache_k8s.webhook_values import Namespace
 
 from .kube import Kind
 
@@ -64,6 +66,8 @@ SERVER_METADATA = {
     "ownerReferences",
 }
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+# The namespace names a values file (DIR/<namespace>.yaml): a DNS-1123 label, never a path.
+_NAMESPACE = TypeAdapter(Namespace)
 # Keys of a values file the chart's maps hold entries under, in the order they are written.
 MAP_ORDER = ("engines", "cacheBlendEngines", "coordinators")
 
@@ -98,7 +102,11 @@ def load_documents(text: str, origin: str) -> list[dict[str, Any]]:
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        raise MigrateError(f"{origin}: not valid YAML: {exc}") from None
+        raise MigrateError(f"{origin}: not valid YAML: {_yaml_problem(exc)}") from None
+    if all(doc is None for doc in documents):
+        # As `kubectl apply -f` does: an empty input is a mistake (a failed `kubectl get`
+        # upstream of the pipe), not "nothing to convert". An empty List is the latter.
+        raise MigrateError(f"{origin}: no objects in the input (empty, or only comments)")
     resources: list[dict[str, Any]] = []
     for index, doc in enumerate(documents):
         if doc is None:
@@ -106,7 +114,8 @@ def load_documents(text: str, origin: str) -> list[dict[str, Any]]:
         where = f"{origin} document {index + 1}"
         if not isinstance(doc, dict):
             raise MigrateError(f"{where}: expected a Kubernetes object, got {type(doc).__name__}")
-        if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
+        kind = str(doc.get("kind", ""))
+        if kind == "List" or (kind.endswith("List") and "items" in doc):
             items = doc.get("items") or []
             if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
                 raise MigrateError(f"{where}: items: expected a list of objects")
@@ -114,6 +123,20 @@ def load_documents(text: str, origin: str) -> list[dict[str, Any]]:
         else:
             resources.append(doc)
     return resources
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error on one line: where (1-based line and column) and what, without PyYAML's
+    multi-line excerpt of the input."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        context = f" ({exc.context})" if exc.context else ""
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}{context}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character
+        shown = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        return f"position {exc.position}: {exc.reason} (character {shown})"
+    return str(exc).splitlines()[0]
 
 
 def convert(
@@ -133,16 +156,31 @@ def convert(
     for resource in resources:
         kind = str(resource.get("kind", ""))
         metadata = resource.get("metadata")
+        if metadata is None:
+            metadata = {}
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        namespace = (metadata or {}).get("namespace") or default_namespace
+        namespace = (metadata.get("namespace") if isinstance(metadata, dict) else None) or (
+            default_namespace
+        )
         source = f"{kind or '<no kind>'} {namespace}/{name or '<no name>'}"
         if kind not in VALUES_MAP:
             migration.notes.append(
                 Note(source, "kind", "not an LMCache operator resource; skipped")
             )
             continue
+        if not isinstance(metadata, dict):
+            errors.append(f"{source}: metadata: expected a mapping, got {type(metadata).__name__}")
+            continue
         if not isinstance(name, str) or not name:
             errors.append(f"{source}: metadata.name: required")
+            continue
+        try:
+            _NAMESPACE.validate_python(namespace)
+        except ValidationError:
+            errors.append(
+                f"{source}: metadata.namespace: must be a Kubernetes namespace name, a DNS-1123"
+                f" label (got {namespace!r})"
+            )
             continue
         _check_api_version(resource, source, migration.notes)
         _metadata_notes(metadata, source, migration.notes)
@@ -164,6 +202,7 @@ def convert(
         values_map = VALUES_MAP[kind]
         entry = _carry(spec, MODELS[values_map], "spec", source, migration.notes, values_map)
         _default_differences(values_map, spec, source, migration.notes)
+        _credential_notes(spec, source, migration.notes)
         if adopt:
             entry["adoptOperatorObjects"] = True
         values = migration.values.setdefault(namespace, {})
@@ -175,11 +214,23 @@ def convert(
     for namespace, values in sorted(migration.values.items()):
         ordered = {key: dict(sorted(values[key].items())) for key in MAP_ORDER if key in values}
         migration.values[namespace] = ordered
-        errors.extend(_resource_error(namespace, issue) for issue in check_values(ordered))
+        errors.extend(_resource_error(namespace, ordered, issue) for issue in check_values(ordered))
         migration.notes.extend(
             Note(f"namespace {namespace}", issue.path, issue.message)
             for issue in warn_values(ordered)
         )
+        if "cacheBlendEngines" in ordered:
+            # The operator's injection webhook goes with the operator; the values carry no
+            # webhook section because one webhook serves the cluster (docs/webhook-install.md).
+            migration.notes.append(
+                Note(
+                    f"namespace {namespace}",
+                    "webhook.enabled",
+                    "CacheBlend engines need an injection webhook, and the operator's stops"
+                    " with it: set webhook.enabled: true in this file or run the chart's"
+                    " webhook from another release before the handover (docs/migrate.md 2.2)",
+                )
+            )
     if errors:
         raise MigrateError("\n".join(errors))
     return migration
@@ -260,10 +311,29 @@ def _carry(
                 )
             )
             continue
-        if value == _default(model, ours):
+        default = _default(model, ours)
+        if _same_value(value, default):
+            continue
+        if default is None and (value == {} or value == []):
+            # An empty list or map where the chart has no default renders as unset does:
+            # `kubectl get -o yaml` shows what a client wrote, not a choice.
             continue
         out[ours] = value
     return out
+
+
+def _same_value(value: Any, default: Any) -> bool:
+    """`value == default` without Python's `True == 1` and `False == 0`: a wrong-typed value
+    (`enabled: 1`, `checkLayer: true`) must reach the schema check, not vanish as a default."""
+    if isinstance(value, dict) and isinstance(default, dict):
+        return value.keys() == default.keys() and all(
+            _same_value(value[k], default[k]) for k in value
+        )
+    if isinstance(value, list) and isinstance(default, list):
+        return len(value) == len(default) and all(map(_same_value, value, default))
+    if isinstance(value, bool) != isinstance(default, bool):
+        return False
+    return bool(value == default)
 
 
 def _check_api_version(resource: dict[str, Any], source: str, notes: list[Note]) -> None:
@@ -293,19 +363,52 @@ def _metadata_notes(metadata: dict[str, Any], source: str, notes: list[Note]) ->
     for key, value in metadata.items():
         if key in ("name", "namespace") or key in SERVER_METADATA or not value:
             continue
-        if key == "annotations":
+        if key == "annotations" and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k != LAST_APPLIED}
             if not value:
                 continue
         what = {
             "labels": "the resource's labels do not reach the objects the chart renders:"
             " not carried over (use podLabels for the pods)",
-            "annotations": f"the resource's annotations ({', '.join(sorted(value))}) are not"
+            "annotations": f"the resource's annotations ({', '.join(sorted(map(str, value)))})"
+            " are not"
             " carried over (use podAnnotations for the pods)",
             "finalizers": "finalizers of the operator: remove them before deleting the"
             " resource (docs/migrate.md), else the delete hangs",
         }.get(key, "not carried over")
         notes.append(Note(source, f"metadata.{key}", what))
+
+
+# l2Backends adapter keys that hold a credential (lmcache's Redis/S3/... adapter configs),
+# matched as substrings of the lower-cased key.
+_CREDENTIAL_WORDS = ("password", "passwd", "secret", "token", "credential", "access_key")
+# `$(VAR)`: Kubernetes substitutes the container's env var VAR into args.
+_ENV_REFERENCE = re.compile(r"^\$\([A-Za-z_][A-Za-z0-9_]*\)$")
+
+
+def _credential_notes(spec: dict[str, Any], source: str, notes: list[Note]) -> None:
+    """Literal credentials in l2Backends: carried over as the operator had them, but each
+    backend becomes an `--l2-adapter` JSON argument, readable by anyone who can read the
+    DaemonSet or the pod; say how to move them to a Secret."""
+    backends = spec.get("l2Backends")
+    if not isinstance(backends, list):
+        return
+    for index, backend in enumerate(backends):
+        if not isinstance(backend, dict):
+            continue
+        for key, value in backend.items():
+            secret = any(word in str(key).lower() for word in _CREDENTIAL_WORDS)
+            if secret and isinstance(value, str) and value and not _ENV_REFERENCE.match(value):
+                notes.append(
+                    Note(
+                        source,
+                        f"spec.l2Backends[{index}].{key}",
+                        "a credential written literally: carried over, and it appears in the"
+                        " engine's arguments to anyone who can read the DaemonSet or its pods;"
+                        " put it in a Secret, add an env entry VAR with valueFrom.secretKeyRef"
+                        ' and write "$(VAR)" here instead',
+                    )
+                )
 
 
 def _default_differences(
@@ -329,23 +432,46 @@ def _default_differences(
         )
 
 
-def _resource_error(namespace: str, issue: Any) -> str:
-    """A values error (`engines.c.l1.sizeGB: ...`) worded from the resource's side too."""
+def _resource_error(namespace: str, values: dict[str, Any], issue: Any) -> str:
+    """A values error (`engines.c.l1.sizeGB: ...`) worded from the resource's side too.
+
+    The entry is found among `values`' names rather than by splitting the path on dots,
+    since a resource name may hold dots; an error on the entry itself is its metadata.name.
+    """
     values_map, _, rest = issue.path.partition(".")
-    name, _, field_path = rest.partition(".")
     kinds = {m: k for k, m in VALUES_MAP.items()}
-    if values_map not in kinds or not name:
+    names = [n for n in values.get(values_map) or {} if rest == n or rest.startswith(f"{n}.")]
+    if values_map not in kinds or not names:
         return f"namespace {namespace}: values {issue}"
+    name = max(names, key=len)
+    field_path = rest[len(name) + 1 :]
     head, _, tail = field_path.partition(".")
     theirs = {ours: op for op, ours in RENAMES.get(values_map, {}).items()}.get(head, head)
-    spec_path = ".".join(p for p in ("spec", theirs, tail) if p)
+    spec_path = ".".join(p for p in ("spec", theirs, tail) if p) if head else "metadata.name"
+    hint = ""
+    if spec_path == "spec.coordinator.ref.name":
+        # The operator, like the chart, resolves ref in the resource's own namespace.
+        hint = (
+            f"; give migrate that LMCacheCoordinator of namespace {namespace} too, or point"
+            " the engine at a coordinator elsewhere with spec.coordinator.url"
+        )
     return (
-        f"{kinds[values_map]} {namespace}/{name}: {spec_path}: {issue.message}"
+        f"{kinds[values_map]} {namespace}/{name}: {spec_path}: {issue.message}{hint}"
         f" (values path {issue.path})"
     )
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Writes every value where it belongs: no `&id001` anchors and `*id001` aliases, which
+    an input's own aliases (or a List sharing one node between items) would otherwise
+    carry into the values file, where editing one entry would silently edit another."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def dump(values: dict[str, Any], header: str = "") -> str:
     """A values file: `header` as comment lines, then the values as block YAML."""
     comment = "".join(f"# {line}\n".replace("# \n", "#\n") for line in header.splitlines())
-    return comment + yaml.safe_dump(values, sort_keys=False, default_flow_style=False)
+    body = yaml.dump(values, Dumper=_PlainDumper, sort_keys=False, default_flow_style=False)
+    return comment + body

@@ -1,6 +1,7 @@
 """`kubectl lmcache migrate`: the reference operator's resources as the chart's values.
 
-    kubectl get lmc,cbe,lmcc -A -o yaml | kubectl lmcache migrate -f -
+    kubectl get lmcacheengines,cacheblendengines,lmcachecoordinators -A -o yaml \
+        | kubectl lmcache migrate -f -
     kubectl lmcache migrate -f engines.yaml -f coordinator.yaml [-o DIR] [--adopt]
     kubectl lmcache migrate [-n NS | -A] -o DIR          # read the live cluster
 
@@ -59,13 +60,17 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
 def _read_files(names: list[str], stdin: Any) -> list[dict[str, Any]]:
     resources: list[dict[str, Any]] = []
     for name in names:
-        if name == "-":
-            text, origin = stdin.read(), "<stdin>"
-        else:
-            try:
-                text, origin = Path(name).read_text(), name
-            except OSError as exc:
-                raise UsageError(f"{name}: {exc.strerror}") from None
+        origin = "<stdin>" if name == "-" else name
+        try:
+            text = stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{name}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            # YAML and JSON are UTF-8 (what kubectl writes); say where, not a traceback.
+            raise UsageError(
+                f"{origin}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset"
+                f" {exc.start})"
+            ) from None
         resources.extend(load_documents(text, origin))
     return resources
 
@@ -110,10 +115,17 @@ def run(args: argparse.Namespace, ctx: Context, stdin: Any = None) -> int:
 
 def _header(namespace: str, values: dict[str, Any]) -> str:
     count = sum(len(entries) for entries in values.values())
+    adopting = any(
+        entry.get("adoptOperatorObjects")
+        for entries in values.values()
+        for entry in entries.values()
+    )
+    # Adopted entries only install over the operator's objects with --take-ownership.
+    flags = " --take-ownership" if adopting else ""
     return (
         f"Converted by `kubectl lmcache migrate` from {count} operator resource(s) in namespace"
         f" {namespace}.\n"
-        f"helm upgrade --install <release> charts/lmcache -n {namespace} -f <this file>"
+        f"helm upgrade --install <release> charts/lmcache -n {namespace} -f <this file>{flags}"
         " (the handover: docs/migrate.md)"
     )
 
@@ -128,9 +140,12 @@ def _write(migration: Migration, output_dir: Path | None, ctx: Context) -> int:
         ((namespace, values),) = migration.values.items()
         ctx.stdout.write(dump(values, _header(namespace, values)))
         return 0
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for namespace, values in sorted(migration.values.items()):
-        path = output_dir / f"{namespace}.yaml"
-        path.write_text(dump(values, _header(namespace, values)))
-        ctx.stderr.write(f"wrote {path}\n")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        for namespace, values in sorted(migration.values.items()):
+            path = output_dir / f"{namespace}.yaml"
+            path.write_text(dump(values, _header(namespace, values)), encoding="utf-8")
+            ctx.stderr.write(f"wrote {path}\n")
+    except OSError as exc:
+        raise UsageError(f"-o {output_dir}: {exc.strerror}: {exc.filename}") from None
     return 0

@@ -231,6 +231,37 @@ def test_without_the_policies_every_flow_is_allowed(values):
     assert all(admits([], f.source, as_pod(workloads(open_docs)[f.target]), f.port) for f in table)
 
 
+def test_adopted_engines_reach_their_coordinator():
+    # adoptOperatorObjects gives an entry's pods the reference operator's selector labels
+    # (instance: <entry>, not the release): the coordinator's policy must admit those pods,
+    # or the engines lose their coordinator when Helm takes the operator's objects over.
+    values = {
+        "coordinators": {"fleet": {"adoptOperatorObjects": True}},
+        "engines": {
+            "adopted": engine(adoptOperatorObjects=True, coordinator={"ref": {"name": "fleet"}}),
+            "plain": engine(coordinator={"ref": {"name": "fleet"}}),
+            "unrelated": engine(adoptOperatorObjects=True),
+        },
+        "cacheBlendEngines": {
+            "blend": {
+                "l1": {"sizeGB": 1},
+                "injection": {"payloadImage": {"repository": "r/p"}},
+                "adoptOperatorObjects": True,
+                "coordinator": {"ref": {"name": "fleet"}},
+            }
+        },
+    }
+    docs = ok(values).docs
+    table = flows(docs)
+    assert {f.what for f in table} >= {
+        "engine adopted to its coordinator",
+        "engine blend to its coordinator",
+        "engine plain to its coordinator",
+        "unrelated engine to coordinator",
+    }
+    assert verdicts(docs, table) == []
+
+
 # --- values -------------------------------------------------------------------------------
 
 

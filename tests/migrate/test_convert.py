@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 
 from kubectl_lmcache.cli import main
-from kubectl_lmcache.migrate import MigrateError, convert, load_documents
+from kubectl_lmcache.migrate import MigrateError, convert, dump, load_documents
 
 TESTDATA = Path(__file__).parent / "testdata"
 
@@ -55,6 +56,66 @@ def test_fields_map_one_to_one_and_defaults_are_left_out() -> None:
             }
         }
     }
+
+
+def test_empty_lists_and_maps_without_a_default_are_left_out() -> None:
+    spec = {"l1": {"sizeGB": 1}, "env": [], "podLabels": {}, "resourceOverrides": {}}
+    spec["extraArgs"] = []
+    values = convert([_engine(spec)]).values["default"]
+    assert values == {"engines": {"my-cache": {"l1": {"sizeGB": 1}}}}
+    # An explicit empty nodeSelector is not "unset" to the chart: reported, not silent.
+    migration = convert([_engine({"l1": {"sizeGB": 1}, "nodeSelector": {}})])
+    assert [n.path for n in migration.notes] == ["spec.nodeSelector"]
+
+
+def test_a_namespace_with_cacheblend_engines_is_told_to_enable_the_webhook() -> None:
+    blend = {
+        **_engine({"l1": {"sizeGB": 1}, "injection": {"payloadImage": {"repository": "r/p"}}}),
+        "kind": "CacheBlendEngine",
+    }
+    plain = _engine({"l1": {"sizeGB": 1}}, name="plain", namespace="other")
+    notes = [str(n) for n in convert([blend, plain]).notes]
+    assert [n for n in notes if "webhook.enabled" in n] == [
+        "namespace default: webhook.enabled: CacheBlend engines need an injection webhook,"
+        " and the operator's stops with it: set webhook.enabled: true in this file or run the"
+        " chart's webhook from another release before the handover (docs/migrate.md 2.2)"
+    ]
+
+
+def test_values_shared_by_yaml_aliases_are_written_out_in_each_entry() -> None:
+    # One node shared by two items of a List (anchors and aliases) must become two copies
+    # in the values file: an alias there would make an edit of one entry edit the other.
+    stream = """
+kind: List
+items:
+- {apiVersion: lmcache.lmcache.ai/v1alpha1, kind: LMCacheEngine, metadata: {name: a},
+   spec: {l1: {sizeGB: 1}, tolerations: &tol [{key: gpu, operator: Exists}]}}
+- {apiVersion: lmcache.lmcache.ai/v1alpha1, kind: LMCacheEngine, metadata: {name: b},
+   spec: {l1: {sizeGB: 2}, tolerations: *tol}}
+"""
+    text = dump(convert(load_documents(stream, "in.yaml")).values["default"])
+    assert "&" not in text and "*" not in text
+    engines = yaml.safe_load(text)["engines"]
+    assert (
+        engines["a"]["tolerations"]
+        == engines["b"]["tolerations"]
+        == [{"key": "gpu", "operator": "Exists"}]
+    )
+
+
+def test_literal_l2_credentials_are_carried_over_with_a_warning() -> None:
+    backends = [
+        {"type": "redis", "host": "r", "password": "hunter2"},
+        {"type": "redis", "host": "r2", "password": "$(REDIS_PASSWORD)"},
+        {"type": "s3", "bucket": "b", "AWS_SECRET_ACCESS_KEY": "abc", "token": ""},
+    ]
+    migration = convert([_engine({"l1": {"sizeGB": 1}, "l2Backends": backends})])
+    assert migration.values["default"]["engines"]["my-cache"]["l2Backends"] == backends
+    assert [n.path for n in migration.notes] == [
+        "spec.l2Backends[0].password",
+        "spec.l2Backends[2].AWS_SECRET_ACCESS_KEY",
+    ]
+    assert 'write "$(VAR)" here instead' in migration.notes[0].message
 
 
 def test_coordinator_resource_overrides_become_resources_and_ref_is_kept() -> None:
@@ -121,12 +182,37 @@ def test_defaults_the_operator_and_the_chart_disagree_on_are_reported() -> None:
         ([_engine({"l1": {"sizeGB": 1}}), _engine({"l1": {"sizeGB": 2}})], "given twice"),
         (
             [_engine({"l1": {"sizeGB": 1}, "coordinator": {"ref": {"name": "nope"}}})],
-            "nope",
+            'spec.coordinator.ref.name: no coordinator named "nope" in coordinators; give'
+            " migrate that LMCacheCoordinator of namespace default too",
+        ),
+        # Wrong types equal to a default by Python's `True == 1` are still wrong types.
+        (
+            [_engine({"l1": {"sizeGB": 1}, "prometheus": {"serviceMonitor": {"enabled": 0}}})],
+            "spec.prometheus.serviceMonitor.enabled: must be true or false (got 0)",
+        ),
+        (
+            [_engine({"l1": {"sizeGB": 1}, "server": {"maxWorkers": True}})],
+            "spec.server.maxWorkers: must be an integer (got true)",
+        ),
+        # An entry's own problems are its metadata.name's, dots in the name included.
+        (
+            [_engine({"l1": {"sizeGB": 1}}, name="a.b")],
+            "LMCacheEngine default/a.b: metadata.name: must match",
+        ),
+        (
+            [_engine({"l1": {"sizeGB": 1}}, name="x" * 56)],
+            "metadata.name: must be at most 55 characters",
+        ),
+        ([{**_engine({"l1": {"sizeGB": 1}}), "metadata": "x"}], "metadata: expected a mapping"),
+        # The namespace names the values file written under -o DIR: never a path.
+        (
+            [_engine({"l1": {"sizeGB": 1}}, namespace="../etc")],
+            "metadata.namespace: must be a Kubernetes namespace name",
         ),
     ],
 )
 def test_bad_resources_are_errors_naming_the_path(resources: list, message: str) -> None:
-    with pytest.raises(MigrateError, match=message.replace(".", r"\.")):
+    with pytest.raises(MigrateError, match=re.escape(message)):
         convert(resources)
 
 
@@ -145,11 +231,58 @@ def test_a_renamed_field_is_reported_under_the_operators_name() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("a: [", "not valid YAML"), ("- 1\n- 2", "expected a Kubernetes object")],
+    [
+        ("a: [", "in.yaml: not valid YAML: line 1, column 5: expected the node content"),
+        ("a: \x7f", "in.yaml: not valid YAML: position 3: special characters"),
+        ("- 1\n- 2", "in.yaml document 1: expected a Kubernetes object, got list"),
+        ("", "in.yaml: no objects in the input"),
+        ("---\n# nothing\n---\n", "in.yaml: no objects in the input"),
+        ("kind: 5\nitems: 3\n", None),
+    ],
 )
-def test_malformed_input_is_a_clear_error(text: str, message: str) -> None:
-    with pytest.raises(MigrateError, match=message):
+def test_malformed_input_is_a_clear_error(text: str, message: str | None) -> None:
+    if message is None:  # odd but not malformed: skipped later as another kind
+        assert load_documents(text, "in.yaml") == [{"kind": 5, "items": 3}]
+        return
+    with pytest.raises(MigrateError) as caught:
         load_documents(text, "in.yaml")
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)  # one line, without PyYAML's excerpt
+
+
+def test_a_file_that_is_not_utf8_is_one_error_line(tmp_path: Path) -> None:
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"kind: LMCacheEngine\nmetadata: {name: caf\xe9}\n")
+    code, out, err = _run(["migrate", "-f", str(bad)])
+    assert (code, out) == (1, "")
+    assert err == f"error: {bad}: not UTF-8 text (byte 0xe9 at offset 40)\n"
+
+
+def test_an_output_dir_that_cannot_be_written_is_one_error_line(tmp_path: Path) -> None:
+    taken = tmp_path / "values"
+    taken.write_text("a file, not a directory")
+    code, _, err = _run(["migrate", "-f", str(TESTDATA / "minimal.yaml"), "-o", str(taken)])
+    assert code == 1
+    assert err == f"error: -o {taken}: File exists: {taken}\n"
+
+
+def test_an_empty_list_is_nothing_to_convert_not_an_error() -> None:
+    code, out, err = _run(["migrate", "-f", "-"], "apiVersion: v1\nkind: List\nitems: []\n")
+    assert (code, out) == (0, "") and "No LMCacheEngine" in err
+    code, out, err = _run(["migrate", "-f", "-"], "")
+    assert (code, out) == (1, "") and err == "error: <stdin>: no objects in the input" + (
+        " (empty, or only comments)\n"
+    )
+
+
+def test_malformed_metadata_is_reported_not_a_crash() -> None:
+    resource = _engine({"l1": {"sizeGB": 1}}, annotations=["x"], labels={"a": "b"})
+    notes = [str(n) for n in convert([resource]).notes]
+    assert any("metadata.annotations" in n for n in notes)
+    other = {"kind": 7, "metadata": "x"}
+    assert [str(n) for n in convert([other]).notes] == [
+        "7 default/<no name>: kind: not an LMCache operator resource; skipped"
+    ]
 
 
 def test_kubectl_get_list_on_stdin_spanning_namespaces_needs_an_output_dir(tmp_path: Path) -> None:
@@ -162,7 +295,9 @@ def test_kubectl_get_list_on_stdin_spanning_namespaces_needs_an_output_dir(tmp_p
     assert code == 0, err
     assert "ConfigMap default/x: kind: not an LMCache operator resource" in err
     for ns in ("a", "b"):
-        values = yaml.safe_load((tmp_path / f"{ns}.yaml").read_text())
+        text = (tmp_path / f"{ns}.yaml").read_text()
+        assert f"-n {ns} -f <this file> --take-ownership (the handover" in text
+        values = yaml.safe_load(text)
         assert values == {
             "engines": {"my-cache": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True}}
         }

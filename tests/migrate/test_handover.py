@@ -26,7 +26,7 @@ import pytest
 
 from kubectl_lmcache.cli import main
 from kubectl_lmcache.migrate import VALUES_MAP, load_documents
-from lmcache_k8s.names import KV_TRANSFER_CONFIG_KEY
+from lmcache_k8s.names import KV_TRANSFER_CONFIG_KEY, METRICS_SUFFIX
 from tests.fake_kube import BY_KIND, FakeKube, FakeKubeState
 from tests.kubectl.conftest import TOKEN, write_kubeconfig
 from tests.kubectl.conftest import kube_tls as kube_tls  # noqa: PLC0414 (the fixture)
@@ -181,6 +181,11 @@ def test_handover_keeps_objects_and_connections_and_leaves_no_stale_owners(
         for resource in resources:
             path = _path(resource["kind"], namespace, resource["metadata"]["name"])
             rest.call("DELETE", path, {"kind": "DeleteOptions", "propagationPolicy": "Orphan"})
+        # ... and the operator's ServiceMonitors, which 2.4 creates anew (a patch would
+        # keep the operator's selector keys, and the monitor would select nothing)
+        for kind, name in before[namespace]:
+            if kind == "ServiceMonitor":
+                rest.call("DELETE", _path(kind, namespace, name))
         # 2.4 let Helm take the objects over
         _take_ownership(rest, tmp_path / "values" / f"{namespace}.yaml", namespace, helm)
     # 2.5 remove the operator
@@ -200,7 +205,7 @@ def test_handover_keeps_objects_and_connections_and_leaves_no_stale_owners(
                 for o in owners
                 if o["uid"] in deleted or o["apiVersion"].startswith(OPERATOR_GROUP)
             ], key
-            if key in before[namespace]:
+            if key in before[namespace] and key[0] != "ServiceMonitor":
                 assert meta["uid"] == before[namespace][key]["metadata"]["uid"], key
         for key, obj in before[namespace].items():
             if key[0] == "ConfigMap":
@@ -213,6 +218,15 @@ def test_handover_keeps_objects_and_connections_and_leaves_no_stale_owners(
                 # The chart leaves the update strategy at Kubernetes' default,
                 # RollingUpdate with maxUnavailable 1: one engine pod restarts at a time.
                 assert "updateStrategy" not in after[key]["spec"]
+        # Prometheus keeps scraping: each ServiceMonitor still selects its metrics Service.
+        # (Neither Helm deletes a selector key the operator wrote and the chart does not.)
+        monitors = [obj for key, obj in after.items() if key[0] == "ServiceMonitor"]
+        assert monitors or not any(key[0] == "ServiceMonitor" for key in before[namespace])
+        for monitor in monitors:
+            name = monitor["metadata"]["name"]
+            service = after[("Service", f"{name}{METRICS_SUFFIX}")]
+            wanted = monitor["spec"]["selector"]["matchLabels"]
+            assert wanted.items() <= service["metadata"]["labels"].items(), name
     assert not any(ns == OPERATOR_NS for (_, ns, _) in state.objects)
 
 
@@ -226,6 +240,51 @@ def test_without_adoption_helm_cannot_patch_the_operators_workload(cluster, tmp_
         rest.call("DELETE", path, {"propagationPolicy": "Orphan"})
     with pytest.raises(ApiError, match="spec.selector: .* field is immutable"):
         _take_ownership(rest, tmp_path / "values" / f"{namespace}.yaml", namespace, "helm3")
+
+
+def test_without_adoption_replaced_workloads_keep_their_services_selecting(
+    cluster, tmp_path
+) -> None:
+    # docs/migrate.md "Without adoption": the workloads are orphan-deleted and created anew
+    # with the chart's selector; Services N and N-metrics are patched in place. Their
+    # selector must lose the operator's key the chart does not render first, or it would
+    # select neither the old pods (instance: N) nor the new ones (no managed-by) after 2.4.
+    state, rest, kubeconfig = cluster
+    by_namespace = _install_operator(state)
+    _migrate(kubeconfig, tmp_path / "values")
+    for namespace in ("ns-minimal", "ns-coordinator"):
+        before = _snapshot(state, namespace)
+        for resource in by_namespace[namespace]:
+            path = _path(resource["kind"], namespace, resource["metadata"]["name"])
+            rest.call("DELETE", path, {"propagationPolicy": "Orphan"})
+        for kind, name in before:
+            if kind in ("DaemonSet", "Deployment"):
+                rest.call("DELETE", _path(kind, namespace, name), {"propagationPolicy": "Orphan"})
+            if kind == "Service":
+                drop = {"spec": {"selector": {"app.kubernetes.io/managed-by": None}}}
+                rest.call(
+                    "PATCH", _path(kind, namespace, name), drop, "application/merge-patch+json"
+                )
+                # still the old pods' Service until 2.4
+                selector = state.get("Service", namespace, name)["spec"]["selector"]
+                entry = name.removesuffix(METRICS_SUFFIX)
+                old = before[(_workload_kind(before, entry), entry)]
+                assert selector.items() <= old["spec"]["template"]["metadata"]["labels"].items()
+        _take_ownership(rest, tmp_path / "values" / f"{namespace}.yaml", namespace, "helm3")
+        after = _snapshot(state, namespace)
+        for (kind, name), service in after.items():
+            if kind != "Service":
+                continue
+            entry = name.removesuffix(METRICS_SUFFIX)
+            workload = after[(_workload_kind(after, entry), entry)]
+            pod_labels = workload["spec"]["template"]["metadata"]["labels"]
+            assert service["spec"]["selector"].items() <= pod_labels.items(), name
+            if (kind, name) in before:  # the chart adds the coordinator's metrics Service
+                assert service["metadata"]["uid"] == before[(kind, name)]["metadata"]["uid"]
+
+
+def _workload_kind(snapshot: dict[tuple[str, str], Any], name: str) -> str:
+    return "DaemonSet" if ("DaemonSet", name) in snapshot else "Deployment"
 
 
 def test_deleting_a_resource_without_orphan_deletes_its_objects(cluster) -> None:
