@@ -227,8 +227,9 @@ def convert(
                     f"namespace {namespace}",
                     "webhook.enabled",
                     "CacheBlend engines need an injection webhook, and the operator's stops"
-                    " with it: set webhook.enabled: true in this file or run the chart's"
-                    " webhook from another release before the handover (docs/migrate.md 2.2)",
+                    " with it: the chart's renders by default in its place (cert-manager TLS;"
+                    " see webhook.tls.mode), or set webhook.enabled: false here if another"
+                    " release runs it (docs/migrate.md 2.2)",
                 )
             )
     if errors:

@@ -77,8 +77,9 @@ def test_a_namespace_with_cacheblend_engines_is_told_to_enable_the_webhook() -> 
     notes = [str(n) for n in convert([blend, plain]).notes]
     assert [n for n in notes if "webhook.enabled" in n] == [
         "namespace default: webhook.enabled: CacheBlend engines need an injection webhook,"
-        " and the operator's stops with it: set webhook.enabled: true in this file or run the"
-        " chart's webhook from another release before the handover (docs/migrate.md 2.2)"
+        " and the operator's stops with it: the chart's renders by default in its place"
+        " (cert-manager TLS; see webhook.tls.mode), or set webhook.enabled: false here if"
+        " another release runs it (docs/migrate.md 2.2)"
     ]
 
 
