@@ -162,6 +162,18 @@ def flows(docs: list[dict[str, Any]]) -> list[Flow]:
                 coordinator = as_pod(pods[ref_name])
                 port = coordinator.ports["http"][0]
                 out.append(Flow(f"engine {name} to its coordinator", pod, ref_name, port, True))
+                # The coordinator pushes fleet eviction (DELETE /cache/objects) and prefetches
+                # to the HTTP port of every engine registered with it.
+                out.append(
+                    Flow(f"coordinator {ref_name} to {name}'s HTTP", coordinator, name, http, True)
+                )
+            for c in pods.values():
+                if component(c) == "coordinator" and c["metadata"]["name"] != ref_name:
+                    out.append(
+                        Flow(
+                            f"unrelated coordinator to {name}'s HTTP", as_pod(c), name, http, False
+                        )
+                    )
         if component(w) == "coordinator":
             port = pod.ports["http"][0]
             referencing = [
@@ -219,6 +231,43 @@ def test_flows_that_must_pass_pass_and_the_others_are_denied(values):
     docs = ok(load(values)).docs
     table = flows(docs)
     assert any(f.allowed for f in table) and any(not f.allowed for f in table)
+    assert verdicts(docs, table) == []
+
+
+# Combinations the ci/ scenarios do not cover: a coordinator with two engines where only one
+# references it, metrics off on both ends, and entries adopted from the reference operator
+# (their pods carry the operator's labels, which every peer naming them must use).
+MORE = {
+    "ref-metrics-off": {
+        "coordinators": {"fleet": {"prometheus": {"enabled": False}}, "other": {}},
+        "engines": {
+            "a": engine(coordinator={"ref": {"name": "fleet"}}, prometheus={"enabled": False}),
+            "b": engine(coordinator={"ref": {"name": "other"}}),
+            "c": engine(),
+        },
+    },
+    "adopted": {
+        "coordinators": {"fleet": {"adoptOperatorObjects": True}},
+        "engines": {
+            "old": engine(adoptOperatorObjects=True, coordinator={"ref": {"name": "fleet"}}),
+            "new": engine(coordinator={"ref": {"name": "fleet"}}, server={"httpPort": 9000}),
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("values", MORE.values(), ids=MORE.keys())
+def test_flows_and_selectors_beyond_the_scenarios(values):
+    docs = ok(values).docs
+    pods = workloads(docs)
+    for policy in policies(docs):
+        chosen = {
+            n for n, w in pods.items() if selects(policy["spec"]["podSelector"], as_pod(w).labels)
+        }
+        assert chosen == {policy["metadata"]["name"]}, ref(policy)
+    table = flows(docs)
+    assert any("to its coordinator" in f.what for f in table)
+    assert any(f.what.startswith("coordinator ") and f.allowed for f in table)
     assert verdicts(docs, table) == []
 
 
