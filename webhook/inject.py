@@ -19,6 +19,7 @@ from lmcache_k8s.names import (
     CACHEBLEND_ENGINE_ANNOTATION,
     CACHEBLEND_INJECTED_ANNOTATION,
     CACHEBLEND_SKIP_REASON_ANNOTATION,
+    CLIENT_OF_LABEL,
     TRUE,
 )
 from lmcache_k8s.values import InjectionSpec, PayloadImage
@@ -167,6 +168,10 @@ def _inject(pod: Pod, index: int, engine: EngineConfig, injection: InjectionSpec
     new_pod = _with_annotations(
         pod, {CACHEBLEND_INJECTED_ANNOTATION: TRUE}, drop=(CACHEBLEND_SKIP_REASON_ANNOTATION,)
     )
+    # The engine's NetworkPolicy admits its ZMQ port to pods carrying this label from any
+    # namespace (docs/security.md): an injected pod elsewhere needs no extra step.
+    metadata = new_pod["metadata"]
+    metadata["labels"] = {**(metadata.get("labels") or {}), CLIENT_OF_LABEL: engine.name}
     spec = dict(pod["spec"])
     new_pod["spec"] = spec
 

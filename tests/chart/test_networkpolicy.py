@@ -15,10 +15,19 @@ from typing import Any
 import pytest
 import yaml
 
-from lmcache_k8s.names import CLIENT_OF_LABEL, COMPONENT_LABEL, COORDINATOR_REF_ANNOTATION
-from tests.chart.helpers import engine, notes, ok, pod_spec, rendered
+from lmcache_k8s.names import (
+    CACHEBLEND_ENGINE_ANNOTATION,
+    CACHEBLEND_INJECT_LABEL,
+    CLIENT_OF_LABEL,
+    COMPONENT_LABEL,
+    COORDINATOR_REF_ANNOTATION,
+    TRUE,
+)
+from tests.chart.helpers import blend, engine, notes, ok, pod_spec, rendered
 from tests.chart.netpol_eval import Pod, admits, selects
 from tests.support import CI_VALUES, K8S_VERSIONS, NAMESPACE, ref, validate_object
+from webhook.connection import parse_connection_data
+from webhook.inject import Injected, decide
 
 ENGINE_COMPONENTS = ("cache-engine", "cacheblend-engine")
 OTHER_NS = "inference"
@@ -374,6 +383,34 @@ def test_a_bad_peer_list_is_rejected_with_its_path():
     bad = rendered({"networkPolicy": {"scrapers": "prometheus"}})
     assert not bad.ok
     assert "networkPolicy" in bad.stderr and "scrapers" in bad.stderr
+
+
+def test_a_pod_the_webhook_injects_in_another_namespace_reaches_the_zmq_port():
+    # The chart's ConfigMap, read by the webhook as it reads it from the API, and the pod it
+    # injects: the label it adds is the one the chart's policy admits, with no extra step.
+    docs = ok({"cacheBlendEngines": {"my-blend": blend()}}).docs
+    (configmap,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    config = parse_connection_data(NAMESPACE, "my-blend", configmap["data"])
+    asked = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "vllm",
+            "namespace": OTHER_NS,
+            "labels": {"app": "vllm", CACHEBLEND_INJECT_LABEL: TRUE},
+            "annotations": {CACHEBLEND_ENGINE_ANNOTATION: f"{NAMESPACE}/my-blend"},
+        },
+        "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai", "args": []}]},
+    }
+    outcome = decide(asked, config)
+    assert isinstance(outcome, Injected), outcome
+    target = as_pod(workloads(docs)["my-blend"])
+    server = target.ports["server"][0]
+    before = Pod(OTHER_NS, asked["metadata"]["labels"])
+    after = Pod(OTHER_NS, outcome.pod["metadata"]["labels"])
+    assert not admits(policies(docs), before, target, server)
+    assert admits(policies(docs), after, target, server)
+    assert not admits(policies(docs), after, target, target.ports["http"][0])
 
 
 # --- the evaluator itself ----------------------------------------------------------------
