@@ -303,6 +303,14 @@ def test_notes_say_the_admin_api_is_open_when_policies_are_off():
     on = notes({"engines": {"my-cache": engine()}})
     off = notes({"engines": {"my-cache": engine()}, "networkPolicy": {"enabled": False}})
     assert "admin API" not in on
+    # On, they say who gets in, in the words of the values to change.
+    assert "lmcache.ai/client-of: N" in on and "networkPolicy.scrapers" in on
+    assert "networkPolicy.coordinatorClients" not in on  # no coordinator in this release
+    assert "kube-prometheus-stack" in on
+    empty = notes({"coordinators": {"c": {}}, "networkPolicy": {"scrapers": []}})
+    assert "networkPolicy.coordinatorClients" in empty
+    assert "(empty: nothing can scrape /metrics)" in empty
+    assert "lmcache.ai/client-of" not in empty  # no engine in this release
     assert "networkPolicy.enabled is false" in off
     assert "Every pod of the\ncluster can reach every port of this release" in off
     assert "POST /reconfigure/" in off
