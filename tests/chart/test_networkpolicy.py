@@ -23,6 +23,7 @@ from lmcache_k8s.names import (
     COORDINATOR_REF_ANNOTATION,
     TRUE,
 )
+from lmcache_k8s.validate import check_values
 from tests.chart.helpers import blend, engine, notes, ok, pod_spec, rendered
 from tests.chart.netpol_eval import Pod, admits, selects
 from tests.support import CI_VALUES, K8S_VERSIONS, NAMESPACE, ref, validate_object
@@ -419,6 +420,53 @@ def test_a_pod_the_webhook_injects_in_another_namespace_reaches_the_zmq_port():
     assert not admits(policies(docs), before, target, server)
     assert admits(policies(docs), after, target, server)
     assert not admits(policies(docs), after, target, target.ports["http"][0])
+
+
+# A misspelt key would be dropped by an API server or GitOps tool that does not validate
+# strictly, and what is left admits more: `podSelector: {}` is every pod of the namespace.
+MISSPELT_PEERS = {
+    "peer key": ([{"podSelecter": {"matchLabels": {"app": "x"}}}], "podSelecter"),
+    "selector key": (
+        [{"namespaceSelector": {}, "podSelector": {"matchLabel": {"app": "x"}}}],
+        "matchLabel",
+    ),
+    "operator": (
+        [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "Exist"}]}}],
+        "operator",
+    ),
+    "ipBlock key": ([{"ipBlock": {"cidr": "10.0.0.0/8", "exept": ["10.1.0.0/16"]}}], "exept"),
+}
+
+
+@pytest.mark.parametrize("field", ["scrapers", "coordinatorClients", "apiServer"])
+@pytest.mark.parametrize("peers, word", MISSPELT_PEERS.values(), ids=MISSPELT_PEERS.keys())
+def test_a_misspelt_peer_is_refused_before_it_can_widen_a_policy(field, peers, word):
+    values = {"engines": {"my-cache": engine()}, "networkPolicy": {field: peers}}
+    for helm in ("helm3", "helm4"):
+        bad = rendered(values, helm)
+        assert not bad.ok
+        assert field in bad.stderr and word in bad.stderr, bad.stderr
+    issues = check_values(values)
+    assert issues and all(f"networkPolicy.{field}.0" in str(i) for i in issues), issues
+
+
+def test_every_kind_of_peer_is_accepted_and_rendered_as_given():
+    peers = [
+        {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}},
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {
+                "matchExpressions": [{"key": "app", "operator": "In", "values": ["vmagent"]}]
+            },
+        },
+        {"namespaceSelector": {}},
+    ]
+    values = {"engines": {"my-cache": engine()}, "networkPolicy": {"scrapers": peers}}
+    assert check_values(values) == []
+    (policy,) = policies(ok(values).docs)
+    assert policy["spec"]["ingress"][1]["from"] == peers
+    for version in K8S_VERSIONS:
+        validate_object(policy, version)
 
 
 # --- the evaluator itself ----------------------------------------------------------------
