@@ -15,10 +15,20 @@ from typing import Any
 import pytest
 import yaml
 
-from lmcache_k8s.names import CLIENT_OF_LABEL, COMPONENT_LABEL, COORDINATOR_REF_ANNOTATION
-from tests.chart.helpers import engine, notes, ok, pod_spec, rendered
+from lmcache_k8s.names import (
+    CACHEBLEND_ENGINE_ANNOTATION,
+    CACHEBLEND_INJECT_LABEL,
+    CLIENT_OF_LABEL,
+    COMPONENT_LABEL,
+    COORDINATOR_REF_ANNOTATION,
+    TRUE,
+)
+from lmcache_k8s.validate import check_values
+from tests.chart.helpers import blend, engine, notes, ok, pod_spec, rendered
 from tests.chart.netpol_eval import Pod, admits, selects
 from tests.support import CI_VALUES, K8S_VERSIONS, NAMESPACE, ref, validate_object
+from webhook.connection import parse_connection_data
+from webhook.inject import Injected, decide
 
 ENGINE_COMPONENTS = ("cache-engine", "cacheblend-engine")
 OTHER_NS = "inference"
@@ -162,6 +172,18 @@ def flows(docs: list[dict[str, Any]]) -> list[Flow]:
                 coordinator = as_pod(pods[ref_name])
                 port = coordinator.ports["http"][0]
                 out.append(Flow(f"engine {name} to its coordinator", pod, ref_name, port, True))
+                # The coordinator pushes fleet eviction (DELETE /cache/objects) and prefetches
+                # to the HTTP port of every engine registered with it.
+                out.append(
+                    Flow(f"coordinator {ref_name} to {name}'s HTTP", coordinator, name, http, True)
+                )
+            for c in pods.values():
+                if component(c) == "coordinator" and c["metadata"]["name"] != ref_name:
+                    out.append(
+                        Flow(
+                            f"unrelated coordinator to {name}'s HTTP", as_pod(c), name, http, False
+                        )
+                    )
         if component(w) == "coordinator":
             port = pod.ports["http"][0]
             referencing = [
@@ -222,6 +244,43 @@ def test_flows_that_must_pass_pass_and_the_others_are_denied(values):
     assert verdicts(docs, table) == []
 
 
+# Combinations the ci/ scenarios do not cover: a coordinator with two engines where only one
+# references it, metrics off on both ends, and entries adopted from the reference operator
+# (their pods carry the operator's labels, which every peer naming them must use).
+MORE = {
+    "ref-metrics-off": {
+        "coordinators": {"fleet": {"prometheus": {"enabled": False}}, "other": {}},
+        "engines": {
+            "a": engine(coordinator={"ref": {"name": "fleet"}}, prometheus={"enabled": False}),
+            "b": engine(coordinator={"ref": {"name": "other"}}),
+            "c": engine(),
+        },
+    },
+    "adopted": {
+        "coordinators": {"fleet": {"adoptOperatorObjects": True}},
+        "engines": {
+            "old": engine(adoptOperatorObjects=True, coordinator={"ref": {"name": "fleet"}}),
+            "new": engine(coordinator={"ref": {"name": "fleet"}}, server={"httpPort": 9000}),
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("values", MORE.values(), ids=MORE.keys())
+def test_flows_and_selectors_beyond_the_scenarios(values):
+    docs = ok(values).docs
+    pods = workloads(docs)
+    for policy in policies(docs):
+        chosen = {
+            n for n, w in pods.items() if selects(policy["spec"]["podSelector"], as_pod(w).labels)
+        }
+        assert chosen == {policy["metadata"]["name"]}, ref(policy)
+    table = flows(docs)
+    assert any("to its coordinator" in f.what for f in table)
+    assert any(f.what.startswith("coordinator ") and f.allowed for f in table)
+    assert verdicts(docs, table) == []
+
+
 @scenarios
 def test_without_the_policies_every_flow_is_allowed(values):
     # The evaluator is not vacuous: the same table, without the policies, allows everything.
@@ -276,6 +335,14 @@ def test_notes_say_the_admin_api_is_open_when_policies_are_off():
     on = notes({"engines": {"my-cache": engine()}})
     off = notes({"engines": {"my-cache": engine()}, "networkPolicy": {"enabled": False}})
     assert "admin API" not in on
+    # On, they say who gets in, in the words of the values to change.
+    assert "lmcache.ai/client-of: N" in on and "networkPolicy.scrapers" in on
+    assert "networkPolicy.coordinatorClients" not in on  # no coordinator in this release
+    assert "kube-prometheus-stack" in on
+    empty = notes({"coordinators": {"c": {}}, "networkPolicy": {"scrapers": []}})
+    assert "networkPolicy.coordinatorClients" in empty
+    assert "(empty: nothing can scrape /metrics)" in empty
+    assert "lmcache.ai/client-of" not in empty  # no engine in this release
     assert "networkPolicy.enabled is false" in off
     assert "Every pod of the\ncluster can reach every port of this release" in off
     assert "POST /reconfigure/" in off
@@ -356,6 +423,81 @@ def test_a_bad_peer_list_is_rejected_with_its_path():
     bad = rendered({"networkPolicy": {"scrapers": "prometheus"}})
     assert not bad.ok
     assert "networkPolicy" in bad.stderr and "scrapers" in bad.stderr
+
+
+def test_a_pod_the_webhook_injects_in_another_namespace_reaches_the_zmq_port():
+    # The chart's ConfigMap, read by the webhook as it reads it from the API, and the pod it
+    # injects: the label it adds is the one the chart's policy admits, with no extra step.
+    docs = ok({"cacheBlendEngines": {"my-blend": blend()}}).docs
+    (configmap,) = [d for d in docs if d["kind"] == "ConfigMap"]
+    config = parse_connection_data(NAMESPACE, "my-blend", configmap["data"])
+    asked = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "vllm",
+            "namespace": OTHER_NS,
+            "labels": {"app": "vllm", CACHEBLEND_INJECT_LABEL: TRUE},
+            "annotations": {CACHEBLEND_ENGINE_ANNOTATION: f"{NAMESPACE}/my-blend"},
+        },
+        "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai", "args": []}]},
+    }
+    outcome = decide(asked, config)
+    assert isinstance(outcome, Injected), outcome
+    target = as_pod(workloads(docs)["my-blend"])
+    server = target.ports["server"][0]
+    before = Pod(OTHER_NS, asked["metadata"]["labels"])
+    after = Pod(OTHER_NS, outcome.pod["metadata"]["labels"])
+    assert not admits(policies(docs), before, target, server)
+    assert admits(policies(docs), after, target, server)
+    assert not admits(policies(docs), after, target, target.ports["http"][0])
+
+
+# A misspelt key would be dropped by an API server or GitOps tool that does not validate
+# strictly, and what is left admits more: `podSelector: {}` is every pod of the namespace.
+MISSPELT_PEERS = {
+    "peer key": ([{"podSelecter": {"matchLabels": {"app": "x"}}}], "podSelecter"),
+    "selector key": (
+        [{"namespaceSelector": {}, "podSelector": {"matchLabel": {"app": "x"}}}],
+        "matchLabel",
+    ),
+    "operator": (
+        [{"podSelector": {"matchExpressions": [{"key": "a", "operator": "Exist"}]}}],
+        "operator",
+    ),
+    "ipBlock key": ([{"ipBlock": {"cidr": "10.0.0.0/8", "exept": ["10.1.0.0/16"]}}], "exept"),
+}
+
+
+@pytest.mark.parametrize("field", ["scrapers", "coordinatorClients", "apiServer"])
+@pytest.mark.parametrize("peers, word", MISSPELT_PEERS.values(), ids=MISSPELT_PEERS.keys())
+def test_a_misspelt_peer_is_refused_before_it_can_widen_a_policy(field, peers, word):
+    values = {"engines": {"my-cache": engine()}, "networkPolicy": {field: peers}}
+    for helm in ("helm3", "helm4"):
+        bad = rendered(values, helm)
+        assert not bad.ok
+        assert field in bad.stderr and word in bad.stderr, bad.stderr
+    issues = check_values(values)
+    assert issues and all(f"networkPolicy.{field}.0" in str(i) for i in issues), issues
+
+
+def test_every_kind_of_peer_is_accepted_and_rendered_as_given():
+    peers = [
+        {"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}},
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {
+                "matchExpressions": [{"key": "app", "operator": "In", "values": ["vmagent"]}]
+            },
+        },
+        {"namespaceSelector": {}},
+    ]
+    values = {"engines": {"my-cache": engine()}, "networkPolicy": {"scrapers": peers}}
+    assert check_values(values) == []
+    (policy,) = policies(ok(values).docs)
+    assert policy["spec"]["ingress"][1]["from"] == peers
+    for version in K8S_VERSIONS:
+        validate_object(policy, version)
 
 
 # --- the evaluator itself ----------------------------------------------------------------
