@@ -108,6 +108,18 @@ class Rendered:
         return [ref(d) for d in self.docs]
 
 
+def created_by_install(doc: dict[str, Any]) -> bool:
+    """Whether `helm install`/`upgrade` creates this object: every object but the hooks that
+    run on other events only (the webhook's pre-delete cleanup Job and its RBAC)."""
+    hook = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+    if hook is None:
+        return True
+    return bool(
+        {"pre-install", "post-install", "pre-upgrade", "post-upgrade"}
+        & {event.strip() for event in hook.split(",")}
+    )
+
+
 def ref(doc: dict[str, Any]) -> str:
     return f"{doc['kind']}/{doc['metadata']['name']}"
 
