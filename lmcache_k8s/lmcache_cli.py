@@ -34,6 +34,8 @@ ENGINE_FLAGS: dict[str, FieldRef] = {
 ENGINE_SWITCHES = {
     "--disable-metrics": (("prometheus", "enabled"), False),
     "--coordinator-event-reporting": (("coordinator", "l2EventReporting"), True),
+    # Present when ipc is "isolated"; absent means the default, "host".
+    "--isolated-ipc": (("ipc",), "isolated"),
 }
 COORDINATOR_FLAGS: dict[str, FieldRef] = {
     "--host": (("host",), "str"),
@@ -80,6 +82,19 @@ ENGINE_TYPES_REJECTED = {"blend_v3": "use --engine-type blend (a cacheBlendEngin
 # entry); the chart renders it with the L1 alignment the blend connector needs.
 BLEND_ENGINE_TYPE = "blend"
 BLEND_FLAGS = ("--engine-type", BLEND_ENGINE_TYPE, "--l1-align-bytes", "16777216")
+
+
+# The kv_connector_extra_config keys the vLLM-side connector documents as "must match" an
+# `lmcache server` setting, with that server flag. Source: the comments of ExtraConfigDefault
+# in lmcache/integration/vllm/vllm_multi_process_adapter.py (0.5.6). The connection ConfigMap
+# writes each one from the values the flag is rendered from ("lmcache.connectionKeys"), so
+# every injected vLLM gets it too; tests/test_real_cli.py fails when the real connector
+# documents a key that is missing here, and checks every rendered pair of server command
+# line and ConfigMap through the real server config and the real connector's resolver.
+MIRRORED_EXTRA_CONFIG: dict[str, str] = {
+    "lmcache.mp.hash_algorithm": "--hash-algorithm",
+    "lmcache.mp.isolated_ipc": "--isolated-ipc",
+}
 
 
 def rendered_flags(values_map: str) -> list[str]:

@@ -19,13 +19,10 @@ from lmcache_k8s.names import (
     RESOURCE_OVERRIDES_ANNOTATION,
 )
 from lmcache_k8s.pod_refs import shadowed_shm, shadowed_shm_message
+from lmcache_k8s.values import ISOLATED_IPC_FLAG
 from postrender.flags import Flag, parse_flags
 from postrender.readback import ReadBack
-from postrender.workloads import (
-    Program,
-    Workload,
-    pod_spec_path,
-)
+from postrender.workloads import Program, Workload, containers, pod_spec_path
 
 ANY_HOST = "0.0.0.0"
 SHM = "/dev/shm"
@@ -84,8 +81,23 @@ class Enforcer:
         self.shm()
         self.resources()
 
+    @property
+    def isolated(self) -> bool:
+        """True when the server runs with --isolated-ipc (values `ipc: isolated`)."""
+        return self.readback.entry.get("ipc") == "isolated"
+
     def host_ipc(self) -> None:
         pod = self.workload.pod
+        if self.isolated:
+            if "hostIPC" in pod:
+                del pod["hostIPC"]
+                self._changed(
+                    f"{self.pod_path}.hostIPC",
+                    f"removed: the server runs with {ISOLATED_IPC_FLAG} (ipc: isolated), which"
+                    " shares nothing through the host IPC namespace; hostIPC would only fail"
+                    " Pod Security baseline",
+                )
+            return
         if pod.get("hostIPC") is not True:
             pod["hostIPC"] = True
             self._changed(
@@ -261,6 +273,8 @@ class Enforcer:
                 )
 
     def shm(self) -> None:
+        if self.isolated:
+            return  # no host /dev/shm to hide: a private one is the pod's own business
         for shadow in shadowed_shm(self.workload.pod):
             self._error(
                 f"{self.workload.base}.volumeMounts",
@@ -317,3 +331,75 @@ def enforce(readback: ReadBack) -> tuple[list[Issue], list[Issue]]:
     enforcer = Enforcer(readback)
     enforcer.run()
     return enforcer.errors, enforcer.changes
+
+
+# -- consumers of an isolated-IPC engine ---------------------------------------------------
+# For postrender/consumers.py to call on a workload that mounts a connection whose
+# kv-transfer-config says "lmcache.mp.isolated_ipc": true (see isolated_connection). In host
+# mode consumers need hostIPC and must not hide the host's /dev/shm; in isolated mode the
+# rules flip: no hostIPC (it would fail Pod Security baseline and buys nothing), and vLLM
+# needs a private memory-backed /dev/shm of its own (PyTorch's default 64Mi is too small).
+SHM_VOLUME = "lmcache-shm"
+
+
+def isolated_connection(kv_transfer_config: dict[str, Any]) -> bool:
+    """True when a parsed kv-transfer-config connects to an engine in isolated IPC mode."""
+    extra = kv_transfer_config.get("kv_connector_extra_config") or {}
+    value = extra.get("lmcache.mp.isolated_ipc", False)
+    # The connector coerces strings the same way (vllm_multi_process_adapter.py).
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def isolated_consumer(pod: dict[str, Any], base: str, shm_size_limit: str) -> list[Issue]:
+    """Shape a consumer pod spec for an isolated-IPC engine, in place.
+
+    `pod` is the pod spec; `base` the field path of that pod spec for messages; the limit a
+    quantity such as "16Gi" (the engine's consumerShmSizeLimit). Removes hostIPC; mounts a
+    memory-backed emptyDir `lmcache-shm` at /dev/shm in every container that has no /dev/shm
+    mount. Returns the changes as Issues (warnings); a /dev/shm mount of a volume that is
+    not memory-backed is kept and reported too, since vLLM would then share through disk.
+    """
+    issues: list[Issue] = []
+    if "hostIPC" in pod:
+        del pod["hostIPC"]
+        issues.append(
+            Issue(
+                f"{base}.hostIPC",
+                "removed: its engine runs with isolated IPC, which needs no host IPC namespace",
+            )
+        )
+    volumes = pod.setdefault("volumes", [])
+    by_name = {v.get("name"): v for v in volumes if isinstance(v, dict)}
+    added = False
+    for index, c in enumerate(containers(pod)):
+        mounts = c.setdefault("volumeMounts", [])
+        shm = [
+            m
+            for m in mounts
+            if isinstance(m, dict) and str(m.get("mountPath", "")).rstrip("/") == SHM
+        ]
+        if shm:
+            volume = by_name.get(shm[0].get("name")) or {}
+            if (volume.get("emptyDir") or {}).get("medium") != "Memory":
+                issues.append(
+                    Issue(
+                        f"{base}.containers[{index}].volumeMounts",
+                        f"{SHM} is not a memory-backed emptyDir: isolated IPC shares through"
+                        f" {SHM}; use emptyDir medium Memory",
+                    )
+                )
+            continue
+        mounts.append({"name": SHM_VOLUME, "mountPath": SHM})
+        added = True
+    if added and SHM_VOLUME not in by_name:
+        volumes.append(
+            {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size_limit}}
+        )
+        issues.append(
+            Issue(
+                f"{base}.volumes",
+                f"added {SHM_VOLUME}: a memory-backed {SHM} of {shm_size_limit} (the engine's"
+                " consumerShmSizeLimit), which isolated IPC needs instead of the host's",
+            )
+        )
+    return issues

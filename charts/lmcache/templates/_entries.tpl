@@ -29,14 +29,15 @@ false, 0, "" or {} in .over wins; null means "not set" and keeps .base. Keys lis
 {{- end -}}
 
 {{/*
-One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" "engines"
+One entry with its defaults filled in, as JSON. nodeSelector and resources are replaced
+whole (their values-model descriptions say so). Call with (dict "root" $ "kind" "engines"
 "name" $name). An engine's coordinator block gets the CoordinatorRef defaults too (a
 CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default).
 */}}
 {{- define "lmcache.entry" -}}
 {{- $over := index (index .root.Values .kind | default dict) .name | default dict -}}
 {{- $defaults := include (printf "lmcache.defaults.%s" .kind) . | fromJson -}}
-{{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector")) | fromJson -}}
+{{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector" "resources")) | fromJson -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
 {{- $ref := include (ternary "lmcache.defaults.blendCoordinatorRef" "lmcache.defaults.coordinatorRef" (eq .kind "cacheBlendEngines")) . | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}
@@ -109,6 +110,9 @@ and per value, in the order SPEC 2.2/2.6 fixes (the post-renderer reads them bac
 {{- end -}}
 {{- if eq .kind "cacheBlendEngines" -}}
 {{- $args = concat $args (list "--engine-type" "blend" "--l1-align-bytes" "16777216") -}}
+{{- end -}}
+{{- if eq $s.ipc "isolated" -}}
+{{- $args = append $args "--isolated-ipc" -}}
 {{- end -}}
 {{- toYaml (concat $args ($s.extraArgs | default list)) -}}
 {{- end -}}
@@ -204,4 +208,18 @@ spec:
       interval: {{ $sm.interval }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The lmcache.mp.* keys of a connection's kv_connector_extra_config, sorted, one per line:
+where the server is, plus every key the vLLM-side connector says must match a server flag
+(lmcache_k8s.lmcache_cli.MIRRORED_EXTRA_CONFIG; tests/test_real_cli.py checks each against
+the real connector and server). Call with (list <entry spec> <host URL> <port string>).
+*/}}
+{{- define "lmcache.connectionKeys" -}}
+{{- $s := index . 0 -}}
+"lmcache.mp.hash_algorithm": {{ toRawJson $s.server.hashAlgorithm }},
+"lmcache.mp.host": {{ toRawJson (index . 1) }},
+"lmcache.mp.isolated_ipc": {{ eq $s.ipc "isolated" }},
+"lmcache.mp.port": {{ toRawJson (index . 2) }}
 {{- end -}}
