@@ -212,7 +212,12 @@ def test_every_key_the_real_connector_says_must_match_the_server_is_mirrored():
     # A future lmcache that adds a "must match" key fails here, not in a user's cache.
     contract = real_connector_contract()
     assert "lmcache.mp.hash_algorithm" in contract, "the probe no longer reads the connector"
-    assert {k: v["flag"] for k, v in contract.items()} == lmcache_cli.MIRRORED_EXTRA_CONFIG
+    ours = {
+        key: {"flag": m.flag, "default": m.connector_default}
+        for key, m in lmcache_cli.MIRRORED_EXTRA_CONFIG.items()
+    }
+    # The defaults matter too: an adopted entry omits a key whose value is the default.
+    assert contract == ours
 
 
 def engines_with_their_connection() -> list[tuple[str, list[str], str]]:
@@ -243,6 +248,7 @@ def test_every_connection_configmap_agrees_with_its_server_through_the_real_code
     pairs = engines_with_their_connection()
     configs = [json.loads(text)["kv_connector_extra_config"] for _, _, text in pairs]
     for key in lmcache_cli.MIRRORED_EXTRA_CONFIG:
+        # No ci/ scenario adopts operator objects, so every ConfigMap carries every key.
         assert all(key in extra for extra in configs), f"{key} missing from a ConfigMap"
     results = real_cli([("pair", [json.dumps(args), text]) for _, args, text in pairs])
     disagree = [
@@ -262,3 +268,20 @@ def test_the_real_pair_check_fails_on_a_mismatch():
     (result,) = real_cli([("pair", [json.dumps(server), config])])
     assert not result["ok"]
     assert "lmcache.mp.hash_algorithm" in result["error"]
+
+
+def test_an_adopted_connection_without_default_keys_agrees_with_its_server():
+    # adoptOperatorObjects: a mirrored key is written only when it is not the connector's
+    # default; the real resolver must still land on what the server runs with.
+    pairs = []
+    for overrides in ({}, {"server": {"hashAlgorithm": "sha256_cbor"}, "ipc": "isolated"}):
+        values = {"engines": {"e": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True, **overrides}}}
+        docs = render(values).docs
+        (daemonset,) = [d for d in docs if d["kind"] == "DaemonSet"]
+        (configmap,) = [d for d in docs if d["metadata"]["name"] == "e-connection"]
+        args = [str(a) for a in daemonset["spec"]["template"]["spec"]["containers"][0]["args"]]
+        pairs.append(("pair", [json.dumps(args), configmap["data"]["kv-transfer-config.json"]]))
+    first, second = real_cli(pairs)
+    assert first["ok"], first["error"]
+    assert second["ok"], second["error"]
+    assert "hash_algorithm" not in pairs[0][1][1]

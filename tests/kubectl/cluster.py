@@ -139,6 +139,11 @@ def _managed(manager: str, time: str) -> dict[str, Any]:
     }
 
 
+def _created_by_install(doc: dict[str, Any]) -> bool:
+    hooks = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+    return hooks is None or any(h.strip().endswith("-install") for h in hooks.split(","))
+
+
 class Cluster:
     """The fake API's state, with the verbs a test needs to move an install around."""
 
@@ -148,7 +153,10 @@ class Cluster:
     def install(
         self, namespace: str = NAMESPACE, values: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        stored = [as_stored(doc, namespace) for doc in rendered(namespace, values)]
+        # Helm creates a hook only in its phase: a pre-delete Job (the webhook's clean-up)
+        # exists during an uninstall, never after an install.
+        docs = [doc for doc in rendered(namespace, values) if _created_by_install(doc)]
+        stored = [as_stored(doc, namespace) for doc in docs]
         for obj in stored:
             self.state.put(obj)
         return stored

@@ -214,12 +214,25 @@ spec:
 The lmcache.mp.* keys of a connection's kv_connector_extra_config, sorted, one per line:
 where the server is, plus every key the vLLM-side connector says must match a server flag
 (lmcache_k8s.lmcache_cli.MIRRORED_EXTRA_CONFIG; tests/test_real_cli.py checks each against
-the real connector and server). Call with (list <entry spec> <host URL> <port string>).
+the real connector and server). For an entry with adoptOperatorObjects, a mirrored key is
+written only when it differs from the connector's default ("lmcache.connectorDefaults"), so
+the adopted ConfigMap stays the reference operator's byte for byte (lmcache_cli.
+mirrored_extra_config is the Python twin; tests/chart/test_connection_contract.py proves
+they agree). Call with (list <entry spec> <host URL> <port string>).
 */}}
 {{- define "lmcache.connectionKeys" -}}
 {{- $s := index . 0 -}}
-"lmcache.mp.hash_algorithm": {{ toRawJson $s.server.hashAlgorithm }},
-"lmcache.mp.host": {{ toRawJson (index . 1) }},
-"lmcache.mp.isolated_ipc": {{ eq $s.ipc "isolated" }},
-"lmcache.mp.port": {{ toRawJson (index . 2) }}
+{{- $defaults := include "lmcache.connectorDefaults" . | fromJson -}}
+{{- $mirrored := dict "lmcache.mp.hash_algorithm" $s.server.hashAlgorithm "lmcache.mp.isolated_ipc" (eq $s.ipc "isolated") -}}
+{{- $keys := dict "lmcache.mp.host" (index . 1) "lmcache.mp.port" (index . 2) -}}
+{{- range $key, $value := $mirrored -}}
+{{- if or (not $s.adoptOperatorObjects) (ne (toJson $value) (toJson (index $defaults $key))) -}}
+{{- $_ := set $keys $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- $lines := list -}}
+{{- range $key := keys $keys | sortAlpha -}}
+{{- $lines = append $lines (printf "%s: %s" (toJson $key) (toRawJson (index $keys $key))) -}}
+{{- end -}}
+{{- join ",\n" $lines -}}
 {{- end -}}
