@@ -111,7 +111,9 @@ class MirroredKey:
 # a key or a default that differs from this table, and checks every rendered pair of server
 # command line and ConfigMap through the real server config and the connector's resolver.
 MIRRORED_EXTRA_CONFIG: dict[str, MirroredKey] = {
-    "lmcache.mp.hash_algorithm": MirroredKey("--hash-algorithm", "blake3", ("server", "hashAlgorithm")),
+    "lmcache.mp.hash_algorithm": MirroredKey(
+        "--hash-algorithm", "blake3", ("server", "hashAlgorithm")
+    ),
     "lmcache.mp.isolated_ipc": MirroredKey("--isolated-ipc", False, ("ipc",)),
 }
 # The connector reads a string isolated_ipc as a boolean with these spellings.

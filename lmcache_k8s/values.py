@@ -49,7 +49,11 @@ class ServerSpec(Strict):
     httpPort: ServerPort = Field(8080, description="HTTP frontend: health and /metrics.")
     chunkSize: int = Field(256, gt=0)
     maxWorkers: int = Field(1, gt=0)
-    hashAlgorithm: Literal["builtin", "sha256_cbor", "blake3"] = "blake3"
+    hashAlgorithm: Literal["builtin", "sha256_cbor", "blake3"] = Field(
+        "blake3",
+        description="`--hash-algorithm`; the connection ConfigMap mirrors it as"
+        " `lmcache.mp.hash_algorithm` (vLLM's KV events must use the same chunk hashes).",
+    )
 
 
 class L1Spec(Strict):
@@ -149,7 +153,9 @@ class PodShape(Strict):
         False,
         description="Select pods by the reference operator's labels (`app.kubernetes.io/name:"
         " lmcache`, `instance: <entry>`, `managed-by: lmcache-operator`) so `helm install"
-        " --take-ownership` adopts the operator's running workload; see docs/migrate.md.",
+        " --take-ownership` adopts the operator's running workload; the connection then"
+        " writes a mirrored `lmcache.mp.*` key only when it differs from the vLLM"
+        " connector's default, keeping the operator's ConfigMap; see docs/migrate.md.",
     )
 
 
@@ -184,13 +190,14 @@ class EngineSpec(PodShape):
         " IPC namespace (hostIPC) and survives engine restarts. `isolated`: `--isolated-ipc`,"
         ' no hostIPC, the connection says `"lmcache.mp.isolated_ipc": true`; with'
         " `privileged: false` the pod passes Pod Security baseline, but vLLM must restart"
-        " after an engine restart (LMCache issue #5168).",
+        " after an engine restart (LMCache issue #5168). See \"IPC modes and Pod Security\".",
     )
     consumerShmSizeLimit: str = Field(
         "16Gi",
         pattern=QUANTITY_PATTERN,
         description="With `ipc: isolated`: sizeLimit of the memory-backed emptyDir a vLLM"
-        " consumer gets at /dev/shm instead of the host's.",
+        " consumer gets at /dev/shm instead of the host's (the post-renderer and the webhook"
+        " read it from the connection's `consumer-shm-size-limit`).",
     )
 
 

@@ -108,6 +108,13 @@ class Rendered:
         return [ref(d) for d in self.docs]
 
 
+def created_by_install(doc: dict[str, Any]) -> bool:
+    """Whether `helm install` creates `doc`: Helm creates a hook only in its phase, so a
+    pre-delete Job (the webhook's clean-up) exists during an uninstall, never after an install."""
+    hooks = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
+    return hooks is None or any(h.strip().endswith("-install") for h in hooks.split(","))
+
+
 def ref(doc: dict[str, Any]) -> str:
     return f"{doc['kind']}/{doc['metadata']['name']}"
 

@@ -275,7 +275,9 @@ def test_an_adopted_connection_without_default_keys_agrees_with_its_server():
     # default; the real resolver must still land on what the server runs with.
     pairs = []
     for overrides in ({}, {"server": {"hashAlgorithm": "sha256_cbor"}, "ipc": "isolated"}):
-        values = {"engines": {"e": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True, **overrides}}}
+        values = {
+            "engines": {"e": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True, **overrides}}
+        }
         docs = render(values).docs
         (daemonset,) = [d for d in docs if d["kind"] == "DaemonSet"]
         (configmap,) = [d for d in docs if d["metadata"]["name"] == "e-connection"]

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from tests.fake_kube import CLUSTER_SCOPED, RECORDED, FakeKubeState
-from tests.support import render
+from tests.support import created_by_install, render
 
 NAMESPACE = "capture"
 RELEASE = "cap"
@@ -139,11 +139,6 @@ def _managed(manager: str, time: str) -> dict[str, Any]:
     }
 
 
-def _created_by_install(doc: dict[str, Any]) -> bool:
-    hooks = ((doc.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook")
-    return hooks is None or any(h.strip().endswith("-install") for h in hooks.split(","))
-
-
 class Cluster:
     """The fake API's state, with the verbs a test needs to move an install around."""
 
@@ -153,9 +148,7 @@ class Cluster:
     def install(
         self, namespace: str = NAMESPACE, values: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        # Helm creates a hook only in its phase: a pre-delete Job (the webhook's clean-up)
-        # exists during an uninstall, never after an install.
-        docs = [doc for doc in rendered(namespace, values) if _created_by_install(doc)]
+        docs = [doc for doc in rendered(namespace, values) if created_by_install(doc)]
         stored = [as_stored(doc, namespace) for doc in docs]
         for obj in stored:
             self.state.put(obj)

@@ -31,7 +31,7 @@ from tests.fake_kube import BY_KIND, FakeKube, FakeKubeState
 from tests.kubectl.conftest import TOKEN, write_kubeconfig
 from tests.kubectl.conftest import kube_tls as kube_tls  # noqa: PLC0414 (the fixture)
 from tests.migrate import operator_model
-from tests.support import render
+from tests.support import created_by_install, render
 
 from .test_round_trip import EXAMPLES, TESTDATA
 
@@ -143,7 +143,7 @@ def _take_ownership(rest: Rest, values_file: Path, namespace: str, helm: str) ->
         namespace=namespace,
         release=RELEASE,
     )
-    for doc in out.docs:
+    for doc in filter(created_by_install, out.docs):
         meta = doc["metadata"]
         meta.setdefault("annotations", {}).update(
             {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": namespace}
