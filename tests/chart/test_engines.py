@@ -545,3 +545,16 @@ def test_an_isolated_engine_may_mount_its_own_dev_shm():
     }
     ds = daemonset(ipc="isolated", **shm)
     assert {"name": "shm", "mountPath": "/dev/shm"} in container(ds)["volumeMounts"]
+
+
+def test_notes_name_the_pod_security_profile_and_the_namespace_label():
+    label = f"kubectl label namespace {NAMESPACE} pod-security.kubernetes.io/enforce="
+    isolated = {"ipc": "isolated", "privileged": False}
+    text = notes({"engines": {"a": engine(**isolated), "b": engine(**isolated)}})
+    assert 'need the "baseline" profile' in text
+    assert label + "baseline --overwrite" in text
+    assert "LMCache issue #5168" in text
+    # One host-mode (or privileged) engine makes the whole release need "privileged".
+    text = notes({"engines": {"a": engine(**isolated), "b": engine()}})
+    assert 'need the "privileged" profile\n(ipc: host or privileged: true in b)' in text
+    assert label + "privileged --overwrite" in text
