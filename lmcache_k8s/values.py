@@ -190,7 +190,7 @@ class EngineSpec(PodShape):
         " IPC namespace (hostIPC) and survives engine restarts. `isolated`: `--isolated-ipc`,"
         ' no hostIPC, the connection says `"lmcache.mp.isolated_ipc": true`; with'
         " `privileged: false` the pod passes Pod Security baseline, but vLLM must restart"
-        " after an engine restart (LMCache issue #5168). See \"IPC modes and Pod Security\".",
+        ' after an engine restart (LMCache issue #5168). See "IPC modes and Pod Security".',
     )
     consumerShmSizeLimit: str = Field(
         "16Gi",
