@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmcache_k8s.connection import connection_hash
+from lmcache_k8s.lmcache_cli import resolved_mirrored
 from lmcache_k8s.names import (
     CACHEBLEND_ENGINE_ANNOTATION,
     CACHEBLEND_INJECT_LABEL,
@@ -32,6 +33,7 @@ from lmcache_k8s.names import (
     CONNECTION_HASH_ANNOTATION,
     CONNECTION_SUFFIX,
     HASH_SEED_ENV,
+    KV_TRANSFER_CONFIG_KEY,
     LMCACHE_ENGINE_ANNOTATION,
     LMCACHE_INJECT_LABEL,
     LMCACHE_INJECTED_ANNOTATION,
@@ -43,6 +45,8 @@ from lmcache_k8s.pod_refs import configmap_refs
 from .model import Consumer, Status
 from .status import flag_value
 from .timefmt import later, sort_key
+
+ISOLATED_IPC_KEY = "lmcache.mp.isolated_ipc"
 
 KV_FLAG = "--kv-transfer-config"
 
@@ -203,10 +207,25 @@ def started_at(pod: dict[str, Any], container_names: Iterable[str]) -> str | Non
     return min(times, key=sort_key) if times else None
 
 
-def _problems(pod: dict[str, Any], using: list[str], engine: Status) -> list[str]:
+def isolated_ipc(configmap: dict[str, Any] | None) -> bool:
+    """Whether the engine's connection says `"lmcache.mp.isolated_ipc": true` (the server
+    runs with --isolated-ipc), read as the vLLM connector reads it; False when unreadable."""
+    text = ((configmap or {}).get("data") or {}).get(KV_TRANSFER_CONFIG_KEY)
+    try:
+        kv = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return False
+    extra = kv.get("kv_connector_extra_config") if isinstance(kv, dict) else None
+    return bool(resolved_mirrored(extra if isinstance(extra, dict) else {})[ISOLATED_IPC_KEY])
+
+
+def _problems(
+    pod: dict[str, Any], using: list[str], engine: Status, isolated: bool = False
+) -> list[str]:
     spec = pod.get("spec") or {}
     problems = []
-    if spec.get("hostIPC") is not True:
+    # Isolated IPC needs no host IPC namespace (docs/values.md "IPC modes and Pod Security").
+    if not isolated and spec.get("hostIPC") is not True:
         problems.append("hostIPC is not true: CUDA IPC with the engine fails")
     for c in _all_containers(spec):
         if using and c.get("name") not in using:
@@ -242,6 +261,7 @@ def find(
     """Every consumer of `engine` among `pods` (module docstring), sorted by namespace/pod."""
     cm_name = engine.name + CONNECTION_SUFFIX
     current = engine.connection_hash
+    isolated = isolated_ipc(configmap)
     out = []
     for pod in pods:
         meta = pod.get("metadata") or {}
@@ -298,7 +318,7 @@ def find(
         if state == "stale" and not roll:
             consumer.why += "; a bare pod: delete it and create it again from its manifest"
         if wiring in ("mounted", "env", "injected"):
-            consumer.problems = _problems(pod, using, engine)
+            consumer.problems = _problems(pod, using, engine, isolated)
         out.append(consumer)
     return sorted(out, key=lambda c: (c.namespace, c.pod))
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from lmcache_k8s import values_doc
-from lmcache_k8s.lmcache_cli import rendered_flags
+from lmcache_k8s.lmcache_cli import connector_defaults, rendered_flags
 from lmcache_k8s.names import chart_names
 from lmcache_k8s.values import KINDS, BlendCoordinatorRef, CoordinatorRef, Values
 
@@ -96,8 +96,9 @@ def defaults_template() -> str:
 
 
 def contract_template() -> str:
-    """`lmcache.names` (names.chart_names) and `lmcache.renderedFlags` (values map -> the
-    flags the chart renders, which it refuses in extraArgs), each a JSON object."""
+    """`lmcache.names` (names.chart_names), `lmcache.renderedFlags` (values map -> the
+    flags the chart renders, which it refuses in extraArgs) and `lmcache.connectorDefaults`
+    (mirrored extra-config key -> the vLLM connector's default), each a JSON object."""
     flags = {kind: rendered_flags(kind) for kind in KINDS}
     return "\n".join(
         [
@@ -105,6 +106,7 @@ def contract_template() -> str:
             " Do not edit. */}}",
             _define("lmcache.names", chart_names()),
             _define("lmcache.renderedFlags", flags),
+            _define("lmcache.connectorDefaults", connector_defaults()),
             "",
         ]
     )

@@ -11,6 +11,10 @@ proves each table against the real parsers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 # flag -> (values path inside the entry, type); None marks flags handled elsewhere.
 FieldRef = tuple[tuple[str, ...], str] | None
 ENGINE_FLAGS: dict[str, FieldRef] = {
@@ -34,6 +38,8 @@ ENGINE_FLAGS: dict[str, FieldRef] = {
 ENGINE_SWITCHES = {
     "--disable-metrics": (("prometheus", "enabled"), False),
     "--coordinator-event-reporting": (("coordinator", "l2EventReporting"), True),
+    # Present when ipc is "isolated"; absent means the default, "host".
+    "--isolated-ipc": (("ipc",), "isolated"),
 }
 COORDINATOR_FLAGS: dict[str, FieldRef] = {
     "--host": (("host",), "str"),
@@ -80,6 +86,88 @@ ENGINE_TYPES_REJECTED = {"blend_v3": "use --engine-type blend (a cacheBlendEngin
 # entry); the chart renders it with the L1 alignment the blend connector needs.
 BLEND_ENGINE_TYPE = "blend"
 BLEND_FLAGS = ("--engine-type", BLEND_ENGINE_TYPE, "--l1-align-bytes", "16777216")
+
+
+@dataclass(frozen=True)
+class MirroredKey:
+    """A kv_connector_extra_config key that must match an `lmcache server` setting.
+
+    `flag` is the server flag; `connector_default` what the vLLM-side connector assumes
+    when the key is absent (ExtraConfigDefault in 0.5.6); `field` the values path the chart
+    renders both from (`ipc` is "isolated" for the switch --isolated-ipc).
+    """
+
+    flag: str
+    connector_default: Any
+    field: tuple[str, ...]
+
+
+# The kv_connector_extra_config keys the vLLM-side connector documents as "must match" an
+# `lmcache server` setting. Source: the comments and defaults of ExtraConfigDefault in
+# lmcache/integration/vllm/vllm_multi_process_adapter.py (0.5.6). The connection ConfigMap
+# writes each one from the values the flag is rendered from ("lmcache.connectionKeys",
+# which reads the defaults from the generated "lmcache.connectorDefaults"), so every
+# injected vLLM gets it too; tests/test_real_cli.py fails when the real connector documents
+# a key or a default that differs from this table, and checks every rendered pair of server
+# command line and ConfigMap through the real server config and the connector's resolver.
+MIRRORED_EXTRA_CONFIG: dict[str, MirroredKey] = {
+    "lmcache.mp.hash_algorithm": MirroredKey(
+        "--hash-algorithm", "blake3", ("server", "hashAlgorithm")
+    ),
+    "lmcache.mp.isolated_ipc": MirroredKey("--isolated-ipc", False, ("ipc",)),
+}
+# The connector reads a string isolated_ipc as a boolean with these spellings.
+_TRUE_STRINGS = ("1", "true", "yes", "on")
+
+
+def mirrored_values(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """key -> the value an engine entry's server runs with, for each MIRRORED_EXTRA_CONFIG key.
+
+    `spec` is an engine or CacheBlend engine entry with its defaults filled in (the chart's
+    "lmcache.entry", or a model dump); a missing field counts as the connector's default.
+    """
+    out: dict[str, Any] = {}
+    for key, mirrored in MIRRORED_EXTRA_CONFIG.items():
+        node: Any = spec
+        for part in mirrored.field:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if mirrored.field == ("ipc",):
+            node = node == "isolated"
+        out[key] = mirrored.connector_default if node is None else node
+    return out
+
+
+def mirrored_extra_config(spec: Mapping[str, Any], adopted: bool) -> dict[str, Any]:
+    """The mirrored keys the connection ConfigMap of entry `spec` carries.
+
+    All of them, except for an entry with `adoptOperatorObjects: true` (adopted from the
+    reference operator, whose ConfigMap lacks them): there a key is written only when its
+    value differs from the connector's default, so the handed-over ConfigMap stays byte
+    for byte the operator's while meaning the same to vLLM (docs/migrate.md).
+    """
+    values = mirrored_values(spec)
+    return {
+        key: value
+        for key, value in values.items()
+        if not adopted or value != MIRRORED_EXTRA_CONFIG[key].connector_default
+    }
+
+
+def resolved_mirrored(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """key -> what the connector resolves from a kv_connector_extra_config, absent keys
+    taking its defaults (a string isolated_ipc read as the connector reads it)."""
+    out: dict[str, Any] = {}
+    for key, mirrored in MIRRORED_EXTRA_CONFIG.items():
+        value = extra.get(key, mirrored.connector_default)
+        if isinstance(mirrored.connector_default, bool) and not isinstance(value, bool):
+            value = str(value).strip().lower() in _TRUE_STRINGS
+        out[key] = value
+    return out
+
+
+def connector_defaults() -> dict[str, Any]:
+    """key -> connector default, for the chart (generated into "lmcache.connectorDefaults")."""
+    return {key: m.connector_default for key, m in MIRRORED_EXTRA_CONFIG.items()}
 
 
 def rendered_flags(values_map: str) -> list[str]:

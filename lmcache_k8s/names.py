@@ -17,6 +17,10 @@ METRICS_SUFFIX = "-metrics"
 KV_TRANSFER_CONFIG_KEY = "kv-transfer-config.json"
 # CacheBlend engines only: what the injection webhook needs (lmcache_k8s.values.InjectionSpec).
 INJECTION_CONFIG_KEY = "cacheblend-injection.json"
+# Engines with `ipc: isolated` only: the sizeLimit (a quantity) of the memory-backed /dev/shm
+# emptyDir each consumer gets (values `consumerShmSizeLimit`). The post-renderer and both
+# webhook modes read it here; it stays out of the kv-transfer-config vLLM receives.
+CONSUMER_SHM_SIZE_KEY = "consumer-shm-size-limit"
 
 # --- labels (SPEC 2.1) ---------------------------------------------------------------------
 NAME_LABEL = "app.kubernetes.io/name"
@@ -132,6 +136,7 @@ def chart_names() -> dict[str, object]:
         "metricsSuffix": METRICS_SUFFIX,
         "kvTransferConfigKey": KV_TRANSFER_CONFIG_KEY,
         "injectionConfigKey": INJECTION_CONFIG_KEY,
+        "consumerShmSizeKey": CONSUMER_SHM_SIZE_KEY,
         "coordinatorRefAnnotation": COORDINATOR_REF_ANNOTATION,
         "resourceOverridesAnnotation": RESOURCE_OVERRIDES_ANNOTATION,
         "logLevelEnv": LOG_LEVEL_ENV,

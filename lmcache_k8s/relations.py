@@ -275,12 +275,15 @@ def rendered_flags_not_in_extra_args(values: dict[str, Any]) -> Iterator[Issue]:
     Doc(
         ENGINE_MAPS,
         "volumeMounts",
-        f"an `emptyDir` mounted at `{SHM}` is refused (it hides the host's, which CUDA IPC needs)",
+        f"with `ipc: host`, an `emptyDir` mounted at `{SHM}` is refused (it hides the host's,"
+        " which CUDA IPC needs); with `ipc: isolated` the pod may have its own",
     ),
     chart=Chart.TEMPLATE,
 )
 def no_empty_dir_over_shm(values: dict[str, Any]) -> Iterator[Issue]:
     for kind, name, spec in _entries(values, ENGINE_MAPS):
+        if _get(spec, "ipc") == "isolated":
+            continue  # no host /dev/shm to hide
         volumes, mounts = _get(spec, "volumes"), _get(spec, "volumeMounts")
         if not isinstance(volumes, list) or not isinstance(mounts, list):
             continue

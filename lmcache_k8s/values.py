@@ -49,7 +49,11 @@ class ServerSpec(Strict):
     httpPort: ServerPort = Field(8080, description="HTTP frontend: health and /metrics.")
     chunkSize: int = Field(256, gt=0)
     maxWorkers: int = Field(1, gt=0)
-    hashAlgorithm: Literal["builtin", "sha256_cbor", "blake3"] = "blake3"
+    hashAlgorithm: Literal["builtin", "sha256_cbor", "blake3"] = Field(
+        "blake3",
+        description="`--hash-algorithm`; the connection ConfigMap mirrors it as"
+        " `lmcache.mp.hash_algorithm` (vLLM's KV events must use the same chunk hashes).",
+    )
 
 
 class L1Spec(Strict):
@@ -122,6 +126,13 @@ class CoordinatorRef(Strict):
     l2EventReporting: bool = False
 
 
+# host: hostIPC, CUDA interprocess handles (the seed's model); isolated: lmcache 0.5.6
+# `--isolated-ipc` (timeline-semaphore events, no shared IPC namespace or /dev/shm).
+IPCMode = Literal["host", "isolated"]
+ISOLATED_IPC_FLAG = "--isolated-ipc"
+QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+
+
 class PodShape(Strict):
     """Scheduling and pod-shaping fields shared by every kind."""
 
@@ -142,7 +153,9 @@ class PodShape(Strict):
         False,
         description="Select pods by the reference operator's labels (`app.kubernetes.io/name:"
         " lmcache`, `instance: <entry>`, `managed-by: lmcache-operator`) so `helm install"
-        " --take-ownership` adopts the operator's running workload; see docs/migrate.md.",
+        " --take-ownership` adopts the operator's running workload; the connection then"
+        " writes a mirrored `lmcache.mp.*` key only when it differs from the vLLM"
+        " connector's default, keeping the operator's ConfigMap; see docs/migrate.md.",
     )
 
 
@@ -171,7 +184,30 @@ class EngineSpec(PodShape):
     )
     runtimeClassName: str = Field("nvidia", description='"" omits the field (CDI/NRI clusters).')
     privileged: bool = True
+    ipc: IPCMode = Field(
+        "host",
+        description="How vLLM and the server share GPU memory. `host`: the pod joins the host"
+        " IPC namespace (hostIPC) and survives engine restarts. `isolated`: `--isolated-ipc`,"
+        ' no hostIPC, the connection says `"lmcache.mp.isolated_ipc": true`; with'
+        " `privileged: false` the pod passes Pod Security baseline, but vLLM must restart"
+        ' after an engine restart (LMCache issue #5168). See "IPC modes and Pod Security".',
+    )
+    consumerShmSizeLimit: str = Field(
+        "16Gi",
+        pattern=QUANTITY_PATTERN,
+        description="With `ipc: isolated`: sizeLimit of the memory-backed emptyDir a vLLM"
+        " consumer gets at /dev/shm instead of the host's (the post-renderer and the webhook"
+        " read it from the connection's `consumer-shm-size-limit`).",
+    )
 
+
+# Sized from the real `lmcache coordinator` 0.5.6 on CPU (bound to 127.0.0.1, idle, no
+# engines): RSS peaks at 337 MiB after start-up, about 3 s of CPU to start and ~0.2% of a
+# core idle. The limit leaves ~3x the idle RSS for the fleet registry and blend index.
+COORDINATOR_RESOURCES: dict[str, Any] = {
+    "requests": {"cpu": "100m", "memory": "384Mi"},
+    "limits": {"memory": "1Gi"},
+}
 
 BLEND_CHUNK_SIZE = 256  # the blend matcher needs chunk = vLLM block size 64 x 4
 
@@ -239,8 +275,12 @@ class CoordinatorSpec(PodShape):
     blendProbeStride: int = Field(1, gt=0)
     blendLookup: bool = True
     prometheus: PrometheusSpec = PrometheusSpec()
-    resources: KubeObject | None = Field(
-        None, description="Rendered verbatim; nothing is computed for coordinators."
+    resources: KubeObject = Field(
+        COORDINATOR_RESOURCES,
+        description="Replaced whole, never merged. The default keeps the pod out of the"
+        " BestEffort class (first evicted under node pressure, losing the in-memory fleet"
+        " registry); it is sized from the real `lmcache coordinator` 0.5.6, idle on CPU:"
+        " 337 MiB RSS, ~0.2% of a core, with ~3x memory headroom for the registry.",
     )
     nodeSelector: StringMap | None = Field(None, description="Rendered only when set.")
     runtimeClassName: str | None = Field(None, description="Rendered only when set.")

@@ -16,11 +16,20 @@ engine needs on the vLLM side, enforced here with a warning for each change:
 
 One thing cannot be fixed safely and is an error, worded as on engines: an emptyDir at
 /dev/shm, which hides the host's shared memory that hostIPC brings.
+
+When every connection a workload reads belongs to an engine with isolated IPC (its
+ConfigMap says `"lmcache.mp.isolated_ipc": true`), the IPC rules flip
+(`postrender.invariants.isolated_consumer`): no hostIPC is added, each container gets a
+memory-backed emptyDir at /dev/shm sized by the ConfigMap's `consumer-shm-size-limit`, and
+a pod's own /dev/shm emptyDir is allowed. A pod that reads a host-mode engine too keeps the
+host rules (hostIPC brings the host's /dev/shm, which serves both).
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from lmcache_k8s.connection import connection_hash
@@ -28,6 +37,7 @@ from lmcache_k8s.errors import Issue
 from lmcache_k8s.names import (
     CLIENT_OF_LABEL,
     CONNECTION_SUFFIX,
+    CONSUMER_SHM_SIZE_KEY,
     HASH_SEED_ENV,
     KV_TRANSFER_CONFIG_KEY,
 )
@@ -38,6 +48,7 @@ from lmcache_k8s.pod_refs import (
     shadowed_shm,
     shadowed_shm_message,
 )
+from postrender.invariants import isolated_connection, isolated_consumer
 from postrender.workloads import Obj, as_dict, pod_spec, pod_spec_path
 
 CHECKSUM_PREFIX = "checksum/"
@@ -47,38 +58,52 @@ NCCL_ADVICE = (
 )
 
 
+@dataclass(frozen=True)
+class Connection:
+    """What a consumer needs to know about one engine's `N-connection` ConfigMap."""
+
+    hash: str | None  # lmcache_k8s.connection.connection_hash; None without usable JSON
+    isolated: bool = False  # "lmcache.mp.isolated_ipc": true
+    shm_size_limit: str | None = None  # consumer-shm-size-limit (isolated engines)
+
+
 class Connections:
-    """The stream's engines, by namespace: their `N-connection` names and connection hashes."""
+    """The stream's engines, by namespace: their `N-connection` names and what they say."""
 
     def __init__(self) -> None:
-        self._by_namespace: dict[str, dict[str, str | None]] = defaultdict(dict)
+        self._by_namespace: dict[str, dict[str, Connection]] = defaultdict(dict)
 
     def add(self, namespace: str, engine: str, configmap: Obj | None) -> None:
         """Engine entry `engine` lives in `namespace` ("" for none), with its ConfigMap."""
-        self._by_namespace[namespace][engine + CONNECTION_SUFFIX] = _hash_of(configmap)
+        self._by_namespace[namespace][engine + CONNECTION_SUFFIX] = _connection_of(configmap)
 
-    def visible_from(self, namespace: str) -> dict[str, str | None]:
-        """ConfigMap name -> connection hash, for what a workload in `namespace` may read:
+    def visible_from(self, namespace: str) -> dict[str, Connection]:
+        """ConfigMap name -> Connection, for what a workload in `namespace` may read:
         its namespace's and the unset one's; without a namespace it may be in any."""
         if not namespace:
             spaces = list(self._by_namespace.values())
         else:
             spaces = [self._by_namespace.get(""), self._by_namespace.get(namespace)]
-        out: dict[str, str | None] = {}
+        out: dict[str, Connection] = {}
         for space in spaces:
             out.update(space or {})
         return out
 
 
-def _hash_of(configmap: Obj | None) -> str | None:
-    """The connection hash of an `N-connection` ConfigMap; None when it has no usable JSON."""
+def _connection_of(configmap: Obj | None) -> Connection:
+    """Hash and IPC mode of an `N-connection` ConfigMap (unreadable: host mode, no hash)."""
     if configmap is None:
-        return None
-    text = as_dict(configmap.body.get("data")).get(KV_TRANSFER_CONFIG_KEY)
+        return Connection(None)
+    data = as_dict(configmap.body.get("data"))
+    text = data.get(KV_TRANSFER_CONFIG_KEY)
     try:
-        return connection_hash(str(text)) if text is not None else None
+        value = connection_hash(str(text)) if text is not None else None
+        parsed = json.loads(str(text)) if text is not None else {}
     except ValueError:
-        return None  # reported with the engine (side_objects)
+        return Connection(None)  # reported with the engine (side_objects)
+    isolated = isinstance(parsed, dict) and isolated_connection(parsed)
+    size = data.get(CONSUMER_SHM_SIZE_KEY)
+    return Connection(value, isolated, str(size) if size is not None else None)
 
 
 def _template_metadata(obj: Obj) -> dict[str, Any] | None:
@@ -160,7 +185,7 @@ class _Consumer:
                 f"{message}: {self.why}, and vLLM must hash token chunks exactly as LMCache does",
             )
 
-    def template_metadata(self, hashes: dict[str, str | None]) -> None:
+    def template_metadata(self, connections: dict[str, Connection]) -> None:
         metadata = _template_metadata(self.obj)
         if metadata is None:
             return
@@ -185,7 +210,8 @@ class _Consumer:
         if not isinstance(annotations, dict):
             return
         for configmap in self.configmaps:
-            value = hashes.get(configmap)
+            known = connections.get(configmap)
+            value = known.hash if known is not None else None
             key = CHECKSUM_PREFIX + configmap
             if value is None or annotations.get(key) == value:
                 continue
@@ -208,23 +234,56 @@ class _Consumer:
             )
 
 
-def fix_consumer(obj: Obj, connections: dict[str, str | None]) -> tuple[list[Issue], list[Issue]]:
-    """(errors, changes) for a workload reading one of `connections` (name -> hash).
+def _shm_size_limit(wanted: list[Connection]) -> str:
+    """The largest consumer-shm-size-limit among isolated engines a pod reads (a pod reading
+    two shares one /dev/shm); the values default when a ConfigMap lacks the key."""
+    from lmcache_k8s.values import EngineSpec  # pydantic: lazy
 
-    The changes are made in place, one warning each; nothing is changed for a workload
+    default = str(EngineSpec.model_fields["consumerShmSizeLimit"].default)
+    sizes = [c.shm_size_limit or default for c in wanted]
+    return max(sizes, key=_quantity_bytes)
+
+
+_SUFFIXES = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_SUFFIXES |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def _quantity_bytes(quantity: str) -> float:
+    """A quantity of the values pattern (lmcache_k8s.values.QUANTITY_PATTERN) in bytes;
+    anything else counts as 0, so a valid size wins."""
+    number = quantity.rstrip("kKMGTi")
+    try:
+        return float(number) * _SUFFIXES.get(quantity[len(number) :], 0)
+    except ValueError:
+        return 0.0
+
+
+def fix_consumer(
+    obj: Obj, connections: dict[str, Connection]
+) -> tuple[list[Issue], list[Issue], list[Issue]]:
+    """(errors, changes, warnings) for a workload reading one of `connections` (by name).
+
+    The changes are made in place, one issue each; nothing is changed for a workload
     that reaches no connection of the stream.
     """
     pod = pod_spec(obj.body)
     if pod is None:
-        return [], []
+        return [], [], []
     refs = [r for r in configmap_refs(pod) if r.configmap in connections]
     if not refs:
-        return [], []
+        return [], [], []
     consumer = _Consumer(obj, pod, refs)
-    consumer.shm()
-    consumer.host_ipc()
+    read = [connections[name] for name in consumer.configmaps]
+    warnings: list[Issue] = []
+    if all(c.isolated for c in read):
+        changes, notes = isolated_consumer(pod, consumer.base, _shm_size_limit(read))
+        consumer.changes += [Issue(i.path, i.message, obj.ref) for i in changes]
+        warnings = [Issue(i.path, i.message, obj.ref) for i in notes]
+    else:
+        consumer.shm()
+        consumer.host_ipc()
     consumer.hash_seed()
     consumer.template_metadata(connections)
     if consumer.changes:
         obj.touch()
-    return consumer.errors, consumer.changes
+    return consumer.errors, consumer.changes, warnings

@@ -18,14 +18,11 @@ from lmcache_k8s.names import (
     NVIDIA_ENV,
     RESOURCE_OVERRIDES_ANNOTATION,
 )
-from lmcache_k8s.pod_refs import shadowed_shm, shadowed_shm_message
+from lmcache_k8s.pod_refs import mount_path, shadowed_shm, shadowed_shm_message
+from lmcache_k8s.values import ISOLATED_IPC_FLAG
 from postrender.flags import Flag, parse_flags
 from postrender.readback import ReadBack
-from postrender.workloads import (
-    Program,
-    Workload,
-    pod_spec_path,
-)
+from postrender.workloads import Program, Workload, containers, pod_spec_path
 
 ANY_HOST = "0.0.0.0"
 SHM = "/dev/shm"
@@ -84,8 +81,23 @@ class Enforcer:
         self.shm()
         self.resources()
 
+    @property
+    def isolated(self) -> bool:
+        """True when the server runs with --isolated-ipc (values `ipc: isolated`)."""
+        return self.readback.entry.get("ipc") == "isolated"
+
     def host_ipc(self) -> None:
         pod = self.workload.pod
+        if self.isolated:
+            if "hostIPC" in pod:
+                del pod["hostIPC"]
+                self._changed(
+                    f"{self.pod_path}.hostIPC",
+                    f"removed: the server runs with {ISOLATED_IPC_FLAG} (ipc: isolated), which"
+                    " shares nothing through the host IPC namespace; hostIPC would only fail"
+                    " Pod Security baseline",
+                )
+            return
         if pod.get("hostIPC") is not True:
             pod["hostIPC"] = True
             self._changed(
@@ -261,6 +273,8 @@ class Enforcer:
                 )
 
     def shm(self) -> None:
+        if self.isolated:
+            return  # no host /dev/shm to hide: a private one is the pod's own business
         for shadow in shadowed_shm(self.workload.pod):
             self._error(
                 f"{self.workload.base}.volumeMounts",
@@ -317,3 +331,97 @@ def enforce(readback: ReadBack) -> tuple[list[Issue], list[Issue]]:
     enforcer = Enforcer(readback)
     enforcer.run()
     return enforcer.errors, enforcer.changes
+
+
+# -- consumers of an isolated-IPC engine ---------------------------------------------------
+# postrender/consumers.py calls isolated_consumer on a workload whose every connection in the
+# stream says "lmcache.mp.isolated_ipc": true (isolated_connection). In host mode consumers
+# need hostIPC and must not hide the host's /dev/shm; in isolated mode the rules flip: no
+# hostIPC is added (it would fail Pod Security baseline and buys nothing), and vLLM gets a
+# private memory-backed /dev/shm (the container runtime's default is 64Mi, too small for the
+# shared buffers); a pod's own /dev/shm emptyDir is then allowed.
+SHM_VOLUME = "lmcache-shm"
+
+
+def isolated_connection(kv_transfer_config: dict[str, Any]) -> bool:
+    """True when a parsed kv-transfer-config connects to an engine in isolated IPC mode
+    (an absent key is the connector's default, false; strings read as the connector does)."""
+    from lmcache_k8s.lmcache_cli import resolved_mirrored
+
+    extra = kv_transfer_config.get("kv_connector_extra_config")
+    return resolved_mirrored(extra if isinstance(extra, dict) else {})["lmcache.mp.isolated_ipc"]
+
+
+def isolated_consumer(
+    pod: dict[str, Any], base: str, shm_size_limit: str
+) -> tuple[list[Issue], list[Issue]]:
+    """Shape a consumer pod spec for an isolated-IPC engine, in place: (changes, warnings).
+
+    `pod` is the pod spec; `base` the field path of that pod spec for messages; the limit a
+    quantity such as "16Gi" (the engine's consumerShmSizeLimit, carried by its ConfigMap).
+    A pod with `hostIPC: true` is left alone with a warning: it works (the host's /dev/shm
+    serves vLLM) but needs the privileged Pod Security profile, and the post-renderer does
+    not drop a host namespace the user asked for. Otherwise every container without a
+    /dev/shm mount gets the memory-backed emptyDir `lmcache-shm` there (a change each);
+    a /dev/shm that is not memory-backed is kept with a warning.
+    """
+    changes: list[Issue] = []
+    warnings: list[Issue] = []
+    if pod.get("hostIPC") is True:
+        warnings.append(
+            Issue(
+                f"{base}.hostIPC",
+                "kept, but not needed: its engine runs with isolated IPC (no host IPC"
+                " namespace), and hostIPC fails the Pod Security baseline profile; remove it"
+                " to run under baseline",
+            )
+        )
+        return changes, warnings
+    volumes = pod.get("volumes")
+    if volumes is None:
+        volumes = []
+    if not isinstance(volumes, list):
+        return changes, warnings  # not a list: the Kubernetes schema rejects it
+    by_name = {v.get("name"): v for v in volumes if isinstance(v, dict)}
+    added = False
+    for index, c in enumerate(containers(pod)):
+        mounts = c.get("volumeMounts")
+        if mounts is None:
+            mounts = []
+        if not isinstance(mounts, list):
+            continue
+        shm = [m for m in mounts if isinstance(m, dict) and mount_path(m) == SHM]
+        if shm:
+            volume = by_name.get(shm[0].get("name")) or {}
+            if (volume.get("emptyDir") or {}).get("medium") != "Memory":
+                warnings.append(
+                    Issue(
+                        f"{base}.containers[{index}].volumeMounts",
+                        f"{SHM} is not a memory-backed emptyDir: vLLM's shared buffers would"
+                        " live on the node's disk; use an emptyDir with medium: Memory",
+                    )
+                )
+            continue
+        mounts.append({"name": SHM_VOLUME, "mountPath": SHM})
+        c["volumeMounts"] = mounts
+        added = True
+        changes.append(
+            Issue(
+                f"{base}.containers[{index}].volumeMounts",
+                f"mounted {SHM_VOLUME} at {SHM}: its engine runs with isolated IPC, which needs"
+                " a private memory-backed /dev/shm instead of the host's",
+            )
+        )
+    if added and SHM_VOLUME not in by_name:
+        volumes.append(
+            {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size_limit}}
+        )
+        pod["volumes"] = volumes
+        changes.append(
+            Issue(
+                f"{base}.volumes",
+                f"added {SHM_VOLUME}: a memory-backed emptyDir of {shm_size_limit} (the"
+                " engine's consumerShmSizeLimit)",
+            )
+        )
+    return changes, warnings

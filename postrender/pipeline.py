@@ -112,11 +112,12 @@ class _Run:
                 continue
             wanted = connections.visible_from(obj.namespace or "")
             if wanted:
-                errors, changes = fix_consumer(obj, wanted)
-                if errors or changes:
+                errors, changes, warnings = fix_consumer(obj, wanted)
+                if errors or changes or warnings:
                     self.note(obj)
                 self.errors += errors
                 self.changes += changes
+                self.warnings += warnings
 
     def lines(self, issues: list[Issue]) -> list[str]:
         """The report: in stream order, each problem once; namespaced when there are several."""

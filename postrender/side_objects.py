@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lmcache_k8s.errors import Issue
 from lmcache_k8s.names import (
     CONNECTION_SUFFIX,
+    CONSUMER_SHM_SIZE_KEY,
     INJECTION_CONFIG_KEY,
     KV_TRANSFER_CONFIG_KEY,
     METRICS_SUFFIX,
@@ -95,6 +96,8 @@ def _read_connection(out: ReadBack, side: SideObjects) -> None:
     out.connection = cm
     data = as_dict(cm.body.get("data"))
     kv = _json_key(out, data, KV_TRANSFER_CONFIG_KEY, cm)
+    if CONSUMER_SHM_SIZE_KEY in data:
+        out.entry["consumerShmSizeLimit"] = data[CONSUMER_SHM_SIZE_KEY]
     if blend and isinstance(kv, dict):
         extra = kv.get("kv_connector_extra_config") or {}
         if isinstance(extra, dict):
@@ -146,6 +149,7 @@ def check_side_objects(readbacks: list[ReadBack], coordinators: dict[str, Any]) 
         server = rb.entry.get("server", {})
         _check_metrics(rb, server.get("httpPort", server_defaults.httpPort), issues)
         _check_connection_port(rb, server.get("port", server_defaults.port), issues)
+        _check_connection_mirrors(rb, issues)
         _check_coordinator_url(rb, coordinators, coordinator_port, issues)
     return issues
 
@@ -195,6 +199,40 @@ def _check_connection_port(rb: ReadBack, port: Any, issues: list[Issue]) -> None
                 rb.workload.obj.ref,
             )
         )
+
+
+def _check_connection_mirrors(rb: ReadBack, issues: list[Issue]) -> None:
+    """N-connection must tell vLLM every server setting the connector says must match
+    (lmcache_cli.MIRRORED_EXTRA_CONFIG): an absent key means the connector's default, which
+    is how an adopted entry's ConfigMap omits a default (docs/migrate.md)."""
+    from lmcache_k8s.lmcache_cli import (
+        MIRRORED_EXTRA_CONFIG,
+        mirrored_values,
+        resolved_mirrored,
+    )
+    from lmcache_k8s.values import ServerSpec  # pydantic: lazy
+
+    if rb.connection is None:
+        return
+    extra = _kv_transfer_config(rb.connection).get("kv_connector_extra_config")
+    if not isinstance(extra, dict):
+        return
+    entry = dict(rb.entry)
+    server = {"hashAlgorithm": ServerSpec().hashAlgorithm, **entry.get("server", {})}
+    wanted = mirrored_values({**entry, "server": server})
+    got = resolved_mirrored(extra)
+    for key, value in wanted.items():
+        if got[key] != value:
+            flag = MIRRORED_EXTRA_CONFIG[key].flag
+            shown = "absent, so the connector's default" if key not in extra else "says"
+            issues.append(
+                Issue(
+                    f"{rb.workload.base}.{'.'.join(MIRRORED_EXTRA_CONFIG[key].field)}",
+                    f"{rb.connection.ref}: {key} {shown} {got[key]!r}, but the server runs"
+                    f" with {flag} {value!r}; vLLM's connector must match it",
+                    rb.workload.obj.ref,
+                )
+            )
 
 
 def _kv_transfer_config(cm: Obj) -> dict[str, Any]:

@@ -1,19 +1,28 @@
 """Parse command lines with the real lmcache 0.5.6 and vLLM 0.33.0 CLIs
 (run by .tools/lmcache-cli/bin/python, which scripts/install-real-cli.sh sets up).
 
-stdin: a JSON list of {"command": "server" | "coordinator" | "vllm", "args": [...]}.
+stdin: a JSON list of {"command": "server" | "coordinator" | "vllm" | "pair", "args": [...]}.
 stdout: a JSON list of {"ok": bool, "error": str}, one per command line. A server command line
 must parse and build every config object `lmcache server` builds before it starts; a
 coordinator command line must parse; a vllm one must parse as `vllm serve` arguments and pass
-the checks `vllm serve` makes on them before it starts.
+the checks `vllm serve` makes on them before it starts. A "pair" is [server args as JSON,
+kv-transfer-config JSON]: the server's MPServerConfig and what the vLLM-side connector
+resolves from the config's kv_connector_extra_config must agree on every key the connector
+documents as "must match" the server.
+
+`--contract` prints, as JSON, those keys: {key: {"flag": server flag, "default": connector
+default}}, read from the real connector's ExtraConfigDefault (its comments say which keys
+must match a server setting).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
+import re
 import sys
 
 
@@ -51,7 +60,49 @@ def parser(command: str) -> Parser:
     return p
 
 
+def contract() -> dict[str, dict]:
+    """The connector's "must match" extra-config keys, from the comments in its source."""
+    from lmcache.integration.vllm import vllm_multi_process_adapter as adapter
+
+    source = inspect.getsource(adapter.ExtraConfigDefault).splitlines()
+    found, comment = {}, []
+    for line in source:
+        text = line.strip()
+        if text.startswith("#"):
+            comment.append(text.lstrip("# "))
+            continue
+        member = re.match(r"^(\w+) = ", text)
+        said = " ".join(comment)
+        if member and "must match" in said.lower():
+            flag = re.search(r"--[a-z][a-z0-9-]*", said)
+            found[adapter._EXTRA_CONFIG_KEY_PREFIX + member.group(1)] = {
+                "flag": flag.group(0) if flag else None,
+                "default": getattr(adapter.ExtraConfigDefault, member.group(1)).default,
+            }
+        comment = []
+    return found
+
+
+def check_pair(args: list[str], parsers: dict) -> None:
+    from lmcache.integration.vllm.vllm_multi_process_adapter import _resolve_extra_config
+    from lmcache.v1.multiprocess.config import parse_args_to_mp_server_config
+
+    server_args, kv_transfer_config = json.loads(args[0]), json.loads(args[1])
+    server = parse_args_to_mp_server_config(parsers["server"].parse_args(server_args))
+    resolved = _resolve_extra_config(kv_transfer_config.get("kv_connector_extra_config"))
+    for key in contract():
+        name = key.rsplit(".", 1)[1]
+        if getattr(server, name) != resolved[name]:
+            raise ValueError(
+                f"{key}: the connector resolves {resolved[name]!r} but the server runs with"
+                f" {getattr(server, name)!r}"
+            )
+
+
 def check(command: str, args: list[str], parsers: dict) -> str:
+    if command == "pair":
+        check_pair(args, parsers)
+        return ""
     ns = parsers[command].parse_args(args)
     if command == "vllm":
         from vllm.entrypoints.common.cli_args import validate_parsed_serve_args
@@ -80,6 +131,9 @@ def check(command: str, args: list[str], parsers: dict) -> str:
 def main() -> int:
     logging.disable(logging.CRITICAL)
     parsers = {c: parser(c) for c in ("server", "coordinator", "vllm")}
+    if sys.argv[1:] == ["--contract"]:
+        json.dump(contract(), sys.stdout)
+        return 0
     if sys.argv[1:] == ["--self-check"]:
         check("server", ["--l1-size-gb", "1", "--eviction-policy", "LRU"], parsers)
         check("vllm", ["some/model", "--block-size", "64"], parsers)

@@ -195,3 +195,95 @@ def test_real_vllm_checks_the_kv_transfer_config_it_is_given():
     (result,) = real_cli([("vllm", ["some/model", "--kv-transfer-config", bad])])
     assert not result["ok"]
     assert "kv_role" in result["error"]
+
+
+# -- the connection contract: extra-config keys that must match a server setting --------------
+
+
+def real_connector_contract() -> dict[str, dict]:
+    proc = subprocess.run(
+        [str(PYTHON), str(PROBE), "--contract"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+def test_every_key_the_real_connector_says_must_match_the_server_is_mirrored():
+    # A future lmcache that adds a "must match" key fails here, not in a user's cache.
+    contract = real_connector_contract()
+    assert "lmcache.mp.hash_algorithm" in contract, "the probe no longer reads the connector"
+    ours = {
+        key: {"flag": m.flag, "default": m.connector_default}
+        for key, m in lmcache_cli.MIRRORED_EXTRA_CONFIG.items()
+    }
+    # The defaults matter too: an adopted entry omits a key whose value is the default.
+    assert contract == ours
+
+
+def engines_with_their_connection() -> list[tuple[str, list[str], str]]:
+    """(where, server args, kv-transfer-config JSON) of every engine in every scenario."""
+    found = []
+    for values in CI_VALUES:
+        docs = render(values_files=(values,)).docs
+        configs = {
+            d["metadata"]["name"]: d["data"]["kv-transfer-config.json"]
+            for d in docs
+            if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-connection")
+        }
+        for doc in docs:
+            if doc["kind"] != "DaemonSet":
+                continue
+            (container,) = [
+                c
+                for c in doc["spec"]["template"]["spec"]["containers"]
+                if c.get("command", [])[1:2] == ["server"]
+            ]
+            args = [str(a) for a in container["args"]]
+            name = doc["metadata"]["name"]
+            found.append((f"{values.name}: {ref(doc)}", args, configs[f"{name}-connection"]))
+    return found
+
+
+def test_every_connection_configmap_agrees_with_its_server_through_the_real_code():
+    pairs = engines_with_their_connection()
+    configs = [json.loads(text)["kv_connector_extra_config"] for _, _, text in pairs]
+    for key in lmcache_cli.MIRRORED_EXTRA_CONFIG:
+        # No ci/ scenario adopts operator objects, so every ConfigMap carries every key.
+        assert all(key in extra for extra in configs), f"{key} missing from a ConfigMap"
+    results = real_cli([("pair", [json.dumps(args), text]) for _, args, text in pairs])
+    disagree = [
+        f"{where}: {r['error']}"
+        for (where, _, _), r in zip(pairs, results, strict=True)
+        if not r["ok"]
+    ]
+    assert disagree == []
+    algorithms = {extra["lmcache.mp.hash_algorithm"] for extra in configs}
+    assert len(algorithms) > 1, "a scenario should set a non-default server.hashAlgorithm"
+
+
+def test_the_real_pair_check_fails_on_a_mismatch():
+    # So the test above can fail: a ConfigMap that omits the hash the server uses.
+    server = ["--l1-size-gb", "1", "--eviction-policy", "LRU", "--hash-algorithm", "sha256_cbor"]
+    config = json.dumps({"kv_connector": "LMCacheMPConnector", "kv_role": "kv_both"})
+    (result,) = real_cli([("pair", [json.dumps(server), config])])
+    assert not result["ok"]
+    assert "lmcache.mp.hash_algorithm" in result["error"]
+
+
+def test_an_adopted_connection_without_default_keys_agrees_with_its_server():
+    # adoptOperatorObjects: a mirrored key is written only when it is not the connector's
+    # default; the real resolver must still land on what the server runs with.
+    pairs = []
+    for overrides in ({}, {"server": {"hashAlgorithm": "sha256_cbor"}, "ipc": "isolated"}):
+        values = {
+            "engines": {"e": {"l1": {"sizeGB": 1}, "adoptOperatorObjects": True, **overrides}}
+        }
+        docs = render(values).docs
+        (daemonset,) = [d for d in docs if d["kind"] == "DaemonSet"]
+        (configmap,) = [d for d in docs if d["metadata"]["name"] == "e-connection"]
+        args = [str(a) for a in daemonset["spec"]["template"]["spec"]["containers"][0]["args"]]
+        pairs.append(("pair", [json.dumps(args), configmap["data"]["kv-transfer-config.json"]]))
+    first, second = real_cli(pairs)
+    assert first["ok"], first["error"]
+    assert second["ok"], second["error"]
+    assert "hash_algorithm" not in pairs[0][1][1]

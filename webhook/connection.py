@@ -12,6 +12,7 @@ in tests and in the cluster.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,8 +21,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from lmcache_k8s.errors import from_validation_error
-from lmcache_k8s.names import CONNECTION_SUFFIX, INJECTION_CONFIG_KEY, KV_TRANSFER_CONFIG_KEY
-from lmcache_k8s.values import InjectionSpec
+from lmcache_k8s.lmcache_cli import resolved_mirrored
+from lmcache_k8s.names import (
+    CONNECTION_SUFFIX,
+    CONSUMER_SHM_SIZE_KEY,
+    INJECTION_CONFIG_KEY,
+    KV_TRANSFER_CONFIG_KEY,
+)
+from lmcache_k8s.values import QUANTITY_PATTERN, EngineSpec, InjectionSpec
+
+# The values default, for a ConfigMap of an isolated engine that lacks the key (hand-written).
+DEFAULT_SHM_SIZE_LIMIT = str(EngineSpec.model_fields["consumerShmSizeLimit"].default)
 
 
 class EngineConfigError(ValueError):
@@ -49,6 +59,11 @@ class EngineConfig:
     # Compact JSON (sorted keys, no spaces): the single argv token vLLM receives.
     kv_transfer_config: str
     injection: InjectionSpec | None
+    # The engine runs with --isolated-ipc ("lmcache.mp.isolated_ipc" resolves to true, read
+    # as the vLLM connector reads it): inject no hostIPC but a memory-backed /dev/shm of
+    # `shm_size_limit` (the ConfigMap's consumer-shm-size-limit, a Kubernetes quantity).
+    isolated: bool = False
+    shm_size_limit: str = DEFAULT_SHM_SIZE_LIMIT
 
     @property
     def key(self) -> str:
@@ -78,8 +93,9 @@ def parse_connection_data(namespace: str, name: str, data: Mapping[str, Any]) ->
 
     `data` maps keys to strings, as the API returns a ConfigMap. `kv-transfer-config.json`
     must hold a JSON object; `cacheblend-injection.json` is optional (absent or blank: a
-    plain engine, see EngineConfig) and otherwise must satisfy InjectionSpec. Raises
-    EngineConfigError naming the ConfigMap, the key and every problem found.
+    plain engine, see EngineConfig) and otherwise must satisfy InjectionSpec;
+    `consumer-shm-size-limit` is optional (isolated engines) and otherwise a quantity such as
+    `16Gi`. Raises EngineConfigError naming the ConfigMap, the key and every problem found.
     """
     where = f"configmap {namespace}/{name}{CONNECTION_SUFFIX}: key"
     raw_kv = data.get(KV_TRANSFER_CONFIG_KEY)
@@ -93,7 +109,18 @@ def parse_connection_data(namespace: str, name: str, data: Mapping[str, Any]) ->
         injection = _injection(raw_injection, f"{where} {INJECTION_CONFIG_KEY}")
     elif raw_injection is not None and not isinstance(raw_injection, str):
         raise EngineConfigError(f"{where} {INJECTION_CONFIG_KEY}: must be a JSON string")
-    return EngineConfig(namespace, name, compact_json(kv), injection)
+    extra = kv.get("kv_connector_extra_config")
+    isolated = bool(
+        resolved_mirrored(extra if isinstance(extra, dict) else {})["lmcache.mp.isolated_ipc"]
+    )
+    size = data.get(CONSUMER_SHM_SIZE_KEY)
+    if size is None:
+        size = DEFAULT_SHM_SIZE_LIMIT
+    elif not isinstance(size, str) or not re.fullmatch(QUANTITY_PATTERN, size):
+        raise EngineConfigError(
+            f"{where} {CONSUMER_SHM_SIZE_KEY}: must be a quantity such as 16Gi (got {size!r})"
+        )
+    return EngineConfig(namespace, name, compact_json(kv), injection, isolated, size)
 
 
 def _load_object(text: str, where: str) -> dict[str, Any]:

@@ -19,10 +19,12 @@ class SkipReason(StrEnum):
     PAYLOAD_IMAGE_UNSET = "payload-image-unset"
     KV_TRANSFER_CONFIG_PRESENT = "kv-transfer-config-present"
     # The target mounts an emptyDir at /dev/shm, which would hide the host's shared memory
-    # that hostIPC brings (CUDA IPC handles live there). Fix: drop that mount.
+    # that hostIPC brings (CUDA IPC handles live there). Fix: drop that mount. Host-IPC
+    # engines only: for an isolated-IPC engine the pod's own /dev/shm is fine.
     DEV_SHM_EMPTYDIR = "dev-shm-emptydir"
-    # The pod's namespace enforces a Pod Security level that forbids hostIPC: injecting
-    # would turn an admissible pod into a rejected one.
+    # The pod's namespace enforces a Pod Security level that forbids what the injection
+    # adds (hostIPC for a host-IPC engine; under restricted, CacheBlend's staging init
+    # container): injecting would turn an admissible pod into a rejected one.
     POD_SECURITY_BASELINE = "pod-security-baseline"
     POD_SECURITY_RESTRICTED = "pod-security-restricted"
 
@@ -42,6 +44,9 @@ HASH_SEED_VALUE = "0"
 
 # What the webhook adds to the pod.
 PLUGIN_VOLUME = "cb-plugin"
+# Isolated IPC: the memory-backed emptyDir at /dev/shm (the post-renderer's name too,
+# postrender.invariants.SHM_VOLUME; tests/webhook/test_isolated_ipc.py ties them).
+SHM_VOLUME = "lmcache-shm"
 PLUGIN_DIR = "/cb-plugin"
 STAGE_INIT_CONTAINER = "cb-plugin-stage"
 SHARED_DIR_ENV = "SHARED_DIR"

@@ -37,6 +37,7 @@ from webhook.constants import (
     PRIVILEGED_LEVEL,
     PYTHONPATH_ENV,
     SHARED_DIR_ENV,
+    SHM_VOLUME,
     STAGE_INIT_CONTAINER,
     SkipReason,
 )
@@ -96,18 +97,28 @@ def requested_engine(pod: Mapping[str, Any], mode: Mode = Mode.CACHEBLEND) -> st
     return engine.strip()
 
 
-def pod_security_skip(level: str | None) -> SkipReason | None:
+def pod_security_skip(
+    level: str | None, isolated: bool = False, mode: Mode = Mode.CACHEBLEND
+) -> SkipReason | None:
     """The skip a namespace's `pod-security.kubernetes.io/enforce` value calls for.
 
-    None (unlabelled) and `privileged` allow hostIPC; `baseline` and `restricted` forbid
-    host namespaces. A value Pod Security Admission cannot parse is enforced by it as
-    `restricted` (its documented fallback), so it is skipped as such.
+    For a host-IPC engine: None (unlabelled) and `privileged` allow hostIPC; `baseline` and
+    `restricted` forbid host namespaces. For an isolated-IPC engine (`isolated`) nothing
+    the injection adds is forbidden by `baseline` (env, args, a memory-backed emptyDir);
+    `restricted` allows those too, so the LMCache mode injects there as well, but the
+    CacheBlend mode adds a staging init container whose image's user the webhook cannot
+    know (restricted demands runAsNonRoot, no privilege escalation, capabilities dropped
+    and a seccomp profile on every container), so it still skips. A value Pod Security
+    Admission cannot parse is enforced by it as `restricted` (its documented fallback).
     """
-    if level is None:
+    if level is None or level == PRIVILEGED_LEVEL:
         return None
-    if level == PRIVILEGED_LEVEL:
-        return None
-    return POD_SECURITY_SKIPS.get(level, POD_SECURITY_SKIPS["restricted"])
+    skip = POD_SECURITY_SKIPS.get(level, POD_SECURITY_SKIPS["restricted"])
+    if not isolated:
+        return skip
+    if skip is POD_SECURITY_SKIPS["restricted"] and mode is Mode.CACHEBLEND:
+        return skip
+    return None
 
 
 def decide(
@@ -148,9 +159,11 @@ def decide(
         return _skip(pod, SkipReason.PAYLOAD_IMAGE_UNSET, mode)
     if has_flag(_str_list(target.get("args")), KV_TRANSFER_CONFIG):
         return _skip(pod, SkipReason.KV_TRANSFER_CONFIG_PRESENT, mode)
-    if _mounts_emptydir_at_dev_shm(pod, target):
+    # With host IPC an emptyDir at /dev/shm hides the host's; with isolated IPC there is
+    # none to hide, and the pod's own /dev/shm serves vLLM (the injection adds none then).
+    if not engine.isolated and _mounts_emptydir_at_dev_shm(pod, target):
         return _skip(pod, SkipReason.DEV_SHM_EMPTYDIR, mode)
-    forbidden = pod_security_skip(enforce_level)
+    forbidden = pod_security_skip(enforce_level, engine.isolated, mode)
     if forbidden is not None:
         return _skip(pod, forbidden, mode)
 
@@ -160,6 +173,38 @@ def decide(
     else:
         new_pod = _inject_lmcache(pod, index, engine)
     return Injected(pod=new_pod, container=str(target.get("name", "")))
+
+
+def _with_ipc(spec: dict[str, Any], index: int, engine: EngineConfig) -> None:
+    """What the engine's IPC mode needs on the pod; `spec` and its containers list are
+    already copies (the target container at `index` is copied here when it changes).
+
+    Host IPC: `hostIPC: true` (CUDA IPC with the server needs the host IPC namespace).
+    Isolated IPC: no hostIPC is added, and the target container gets a memory-backed
+    emptyDir `lmcache-shm` at /dev/shm sized by the engine's consumer-shm-size-limit (the
+    runtime's own /dev/shm is 64Mi), unless the pod already has `hostIPC: true` (the host's
+    /dev/shm serves; the webhook does not remove a namespace the pod asked for) or the
+    target already mounts something at /dev/shm (its own choice, kept as it is).
+    """
+    if not engine.isolated:
+        spec["hostIPC"] = True
+        return
+    if spec.get("hostIPC") is True:
+        return
+    containers = spec["containers"]
+    container = dict(containers[index])
+    mounts = list(container.get("volumeMounts") or [])
+    if any(
+        isinstance(m, dict) and str(m.get("mountPath") or "").rstrip("/") == DEV_SHM for m in mounts
+    ):
+        return
+    mounts.append({"name": SHM_VOLUME, "mountPath": DEV_SHM})
+    container["volumeMounts"] = mounts
+    containers[index] = container
+    spec["volumes"] = _upsert_named(
+        spec.get("volumes") or [],
+        {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": engine.shm_size_limit}},
+    )
 
 
 def image_reference(image: PayloadImage) -> str:
@@ -272,8 +317,6 @@ def _inject_lmcache(pod: Pod, index: int, engine: EngineConfig) -> Pod:
     new_pod = _stamped(pod, engine, Mode.LMCACHE)
     spec = dict(pod["spec"])
     new_pod["spec"] = spec
-    # CUDA IPC between vLLM and the LMCache server needs the host IPC namespace.
-    spec["hostIPC"] = True
     _with_pull_secrets(spec, annotated_pull_secrets(pod))
     containers = list(spec["containers"])
     container = dict(containers[index])
@@ -281,6 +324,7 @@ def _inject_lmcache(pod: Pod, index: int, engine: EngineConfig) -> Pod:
     container["args"] = lmcache_args(_str_list(container.get("args")), engine.kv_transfer_config)
     containers[index] = container
     spec["containers"] = containers
+    _with_ipc(spec, index, engine)
     return new_pod
 
 
@@ -300,8 +344,6 @@ def _inject_cacheblend(pod: Pod, index: int, engine: EngineConfig, injection: In
     spec = dict(pod["spec"])
     new_pod["spec"] = spec
 
-    # CUDA IPC between vLLM and the LMCache server needs the host IPC namespace.
-    spec["hostIPC"] = True
     spec["volumes"] = _upsert_named(
         spec.get("volumes") or [], {"name": PLUGIN_VOLUME, "emptyDir": {}}
     )
@@ -321,6 +363,7 @@ def _inject_cacheblend(pod: Pod, index: int, engine: EngineConfig, injection: In
     containers = list(spec["containers"])
     containers[index] = _inject_container(containers[index], engine, injection.cudagraph)
     spec["containers"] = containers
+    _with_ipc(spec, index, engine)
     return new_pod
 
 

@@ -2,9 +2,10 @@
 
 Pod Security Admission (kubernetes.io/docs/concepts/security/pod-security-admission)
 rejects a pod that violates the level in its namespace's
-`pod-security.kubernetes.io/enforce` label. The webhook's injection adds `hostIPC`, which
-`baseline` and `restricted` forbid, so it must know the level before it injects: the
-webhook never turns an admissible pod into a rejected one (inject.pod_security_skip).
+`pod-security.kubernetes.io/enforce` label. The webhook's injection for a host-IPC engine
+adds `hostIPC`, which `baseline` and `restricted` forbid, so it must know the level before
+it injects: the webhook never turns an admissible pod into a rejected one
+(inject.pod_security_skip, which also knows what isolated-IPC injections may add).
 
 A cluster-wide default level set in the API server's AdmissionConfiguration is not
 visible through the API; only the namespace label is read (docs/webhook.md says so).

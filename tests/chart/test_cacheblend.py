@@ -108,7 +108,9 @@ CB_CONNECTION = """{
   "kv_connector_extra_config": {
     "cb.check_layer": 1,
     "cb.recomp_ratio": 0.15,
+    "lmcache.mp.hash_algorithm": "blake3",
     "lmcache.mp.host": "tcp://my-cb.inference.svc.cluster.local",
+    "lmcache.mp.isolated_ipc": false,
     "lmcache.mp.port": "6555"
   },
   "kv_connector_module_path": "lmcache_cacheblend.connector",

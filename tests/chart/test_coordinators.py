@@ -127,8 +127,20 @@ def test_no_gpu_settings_by_default():
         assert key not in spec, key
     c = container(d)
     assert "privileged" not in c["securityContext"]
-    assert "resources" not in c
     assert c["image"] == "lmcache/vllm-openai:latest"
+
+
+def test_default_requests_keep_the_coordinator_out_of_besteffort():
+    assert container(deployment())["resources"] == {
+        "requests": {"cpu": "100m", "memory": "384Mi"},
+        "limits": {"memory": "1Gi"},
+    }
+
+
+def test_resources_are_replaced_whole_not_merged():
+    # A user's requests-only block must not inherit the default memory limit.
+    resources = {"requests": {"cpu": "2"}}
+    assert container(deployment(resources=resources))["resources"] == resources
 
 
 def test_the_coordinator_runs_without_privileges_or_an_api_token():

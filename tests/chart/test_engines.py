@@ -413,7 +413,9 @@ def test_metrics_service_is_headless_and_targets_the_http_port():
 CONNECTION = """{
   "kv_connector": "LMCacheMPConnector",
   "kv_connector_extra_config": {
+    "lmcache.mp.hash_algorithm": "blake3",
     "lmcache.mp.host": "tcp://my-cache.inference.svc.cluster.local",
+    "lmcache.mp.isolated_ipc": false,
     "lmcache.mp.port": "6555"
   },
   "kv_connector_module_path": "lmcache.integration.vllm.lmcache_mp_connector",
@@ -436,9 +438,20 @@ def test_connection_host_uses_the_cluster_domain_value():
         out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
     )
     assert data["kv_connector_extra_config"] == {
+        "lmcache.mp.hash_algorithm": "blake3",
         "lmcache.mp.host": f"tcp://my-cache.{NAMESPACE}.svc.corp.internal",
+        "lmcache.mp.isolated_ipc": False,
         "lmcache.mp.port": "5555",
     }
+
+
+def test_connection_carries_the_servers_hash_algorithm():
+    # vLLM's KV events expose chunk hashes: they must be the server's --hash-algorithm.
+    out = ok({"engines": {"my-cache": engine(server={"hashAlgorithm": "sha256_cbor"})}})
+    data = json.loads(
+        out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
+    )
+    assert data["kv_connector_extra_config"]["lmcache.mp.hash_algorithm"] == "sha256_cbor"
 
 
 # --- ServiceMonitor -------------------------------------------------------------------------
@@ -502,3 +515,46 @@ def test_notes_say_how_to_connect_vllm_and_warn_about_node_local_traffic():
 
 def test_notes_of_an_empty_release_say_what_to_add():
     assert "Nothing is deployed yet" in notes({})
+
+
+# --- ipc mode -------------------------------------------------------------------------------
+
+
+def test_host_ipc_is_the_default():
+    ds = daemonset()
+    assert pod_spec(ds)["hostIPC"] is True
+    assert "--isolated-ipc" not in args(ds)
+
+
+@helms
+def test_isolated_ipc_drops_host_ipc_and_tells_server_and_vllm(helm):
+    out = one(helm, ipc="isolated")
+    ds = out.get("DaemonSet", "my-cache")
+    assert "hostIPC" not in pod_spec(ds)
+    assert args(ds) == [*DEFAULT_ARGS, "--isolated-ipc"]
+    data = json.loads(
+        out.get("ConfigMap", "my-cache-connection")["data"]["kv-transfer-config.json"]
+    )
+    assert data["kv_connector_extra_config"]["lmcache.mp.isolated_ipc"] is True
+
+
+def test_an_isolated_engine_may_mount_its_own_dev_shm():
+    shm = {
+        "volumes": [{"name": "shm", "emptyDir": {"medium": "Memory"}}],
+        "volumeMounts": [{"name": "shm", "mountPath": "/dev/shm"}],
+    }
+    ds = daemonset(ipc="isolated", **shm)
+    assert {"name": "shm", "mountPath": "/dev/shm"} in container(ds)["volumeMounts"]
+
+
+def test_notes_name_the_pod_security_profile_and_the_namespace_label():
+    label = f"kubectl label namespace {NAMESPACE} pod-security.kubernetes.io/enforce="
+    isolated = {"ipc": "isolated", "privileged": False}
+    text = notes({"engines": {"a": engine(**isolated), "b": engine(**isolated)}})
+    assert 'need the "baseline" profile' in text
+    assert label + "baseline --overwrite" in text
+    assert "LMCache issue #5168" in text
+    # One host-mode (or privileged) engine makes the whole release need "privileged".
+    text = notes({"engines": {"a": engine(**isolated), "b": engine()}})
+    assert 'need the "privileged" profile\n(ipc: host or privileged: true in b)' in text
+    assert label + "privileged --overwrite" in text

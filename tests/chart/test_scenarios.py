@@ -104,3 +104,56 @@ def test_a_kind_without_schema_fails_validation():
         validate_object(
             {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "x"}}, "1.35"
         )
+
+
+def pod_specs(docs: list[dict]):
+    """(where, pod spec) of every pod template the docs hold."""
+    for doc in docs:
+        template = doc.get("spec", {}).get("template", {})
+        if "spec" in template:
+            yield ref(doc), template["spec"]
+
+
+@scenarios
+def test_every_rendered_container_requests_cpu_and_memory(values):
+    # A container without requests makes its pod BestEffort: first evicted under pressure.
+    missing = []
+    for where, spec in pod_specs(rendered(values, "helm3", False).docs):
+        for c in spec.get("initContainers", []) + spec.get("containers", []):
+            requests = (c.get("resources") or {}).get("requests") or {}
+            if not {"cpu", "memory"} <= set(requests):
+                missing.append(f"{where} container {c['name']}: requests {requests}")
+    assert missing == []
+
+
+BASELINE_SCENARIO = CHART / "ci" / "engine-baseline-values.yaml"
+
+
+def test_every_pod_of_the_baseline_scenario_passes_pod_security_baseline():
+    from tests.pod_security import baseline_violations
+
+    docs = rendered(BASELINE_SCENARIO, "helm3", True).docs
+    kinds = set()
+    failing = []
+    for doc in docs:
+        template = doc.get("spec", {}).get("template", {})
+        if "spec" not in template:
+            continue
+        kinds.add(ref(doc).split("/")[0])
+        annotations = template.get("metadata", {}).get("annotations")
+        failing += [f"{ref(doc)}: {v}" for v in baseline_violations(template["spec"], annotations)]
+    assert {"DaemonSet", "Deployment"} <= kinds
+    names = {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"}
+    assert len(names) == 2, "the coordinator and the webhook"
+    assert failing == []
+
+
+def test_the_default_host_ipc_engine_fails_pod_security_baseline():
+    # So the test above can fail: hostIPC and privileged are both baseline violations.
+    from tests.pod_security import baseline_violations
+
+    docs = rendered(CHART / "ci" / "engine-minimal-values.yaml", "helm3", False).docs
+    (ds,) = [d for d in docs if d["kind"] == "DaemonSet"]
+    violations = baseline_violations(ds["spec"]["template"]["spec"])
+    assert "Host Namespaces: hostIPC=true" in violations
+    assert "Privileged Containers: container lmcache: privileged" in violations

@@ -266,3 +266,13 @@ def test_describe_without_permission_for_events_or_pods_says_what_it_could_not_c
 def test_describe_an_unknown_name_fails(installed: Api):
     result = installed.run("describe", "nope")
     assert (result.code, result.err) == (1, "error: nope not found in namespace capture\n")
+
+
+def test_a_consumer_of_an_isolated_engine_needs_no_host_ipc(api: Api):
+    values = {"engines": {"my-cache": {"l1": {"sizeGB": 1}, "ipc": "isolated"}}}
+    api.cluster.install(values=values)
+    api.cluster.schedule("my-cache", 1, 1)
+    api.state.put(vllm_pod("vllm-6d4b9c7f8d-i", mount="my-cache-connection", host_ipc=False))
+    out = api.run("describe", "my-cache").out
+    assert "vllm-6d4b9c7f8d-i" in out
+    assert "hostIPC is not true" not in out

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from lmcache_k8s.values import COORDINATOR_RESOURCES
+
 CHART = "lmcache"
 RELEASE = "rel"
 NAMESPACE = "llm"
@@ -221,7 +223,9 @@ def connection(
 ) -> dict[str, Any]:
     component = "cacheblend-engine" if blend else "cache-engine"
     extra: dict[str, Any] = {
+        "lmcache.mp.hash_algorithm": "blake3",
         "lmcache.mp.host": f"tcp://{name}.{NAMESPACE}.svc.cluster.local",
+        "lmcache.mp.isolated_ipc": False,
         "lmcache.mp.port": str(port),
     }
     kv: dict[str, Any] = {
@@ -343,6 +347,7 @@ def coordinator(
                             },
                             "livenessProbe": {**copy.deepcopy(probe), "periodSeconds": 10},
                             "readinessProbe": {**copy.deepcopy(probe), "periodSeconds": 5},
+                            "resources": copy.deepcopy(COORDINATOR_RESOURCES),
                         }
                     ],
                 },

@@ -29,14 +29,15 @@ false, 0, "" or {} in .over wins; null means "not set" and keeps .base. Keys lis
 {{- end -}}
 
 {{/*
-One entry with its defaults filled in, as JSON. Call with (dict "root" $ "kind" "engines"
+One entry with its defaults filled in, as JSON. nodeSelector and resources are replaced
+whole (their values-model descriptions say so). Call with (dict "root" $ "kind" "engines"
 "name" $name). An engine's coordinator block gets the CoordinatorRef defaults too (a
 CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default).
 */}}
 {{- define "lmcache.entry" -}}
 {{- $over := index (index .root.Values .kind | default dict) .name | default dict -}}
 {{- $defaults := include (printf "lmcache.defaults.%s" .kind) . | fromJson -}}
-{{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector")) | fromJson -}}
+{{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector" "resources")) | fromJson -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
 {{- $ref := include (ternary "lmcache.defaults.blendCoordinatorRef" "lmcache.defaults.coordinatorRef" (eq .kind "cacheBlendEngines")) . | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}
@@ -109,6 +110,9 @@ and per value, in the order SPEC 2.2/2.6 fixes (the post-renderer reads them bac
 {{- end -}}
 {{- if eq .kind "cacheBlendEngines" -}}
 {{- $args = concat $args (list "--engine-type" "blend" "--l1-align-bytes" "16777216") -}}
+{{- end -}}
+{{- if eq $s.ipc "isolated" -}}
+{{- $args = append $args "--isolated-ipc" -}}
 {{- end -}}
 {{- toYaml (concat $args ($s.extraArgs | default list)) -}}
 {{- end -}}
@@ -204,4 +208,31 @@ spec:
       interval: {{ $sm.interval }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+The lmcache.mp.* keys of a connection's kv_connector_extra_config, sorted, one per line:
+where the server is, plus every key the vLLM-side connector says must match a server flag
+(lmcache_k8s.lmcache_cli.MIRRORED_EXTRA_CONFIG; tests/test_real_cli.py checks each against
+the real connector and server). For an entry with adoptOperatorObjects, a mirrored key is
+written only when it differs from the connector's default ("lmcache.connectorDefaults"), so
+the adopted ConfigMap stays the reference operator's byte for byte (lmcache_cli.
+mirrored_extra_config is the Python twin; tests/chart/test_connection_contract.py proves
+they agree). Call with (list <entry spec> <host URL> <port string>).
+*/}}
+{{- define "lmcache.connectionKeys" -}}
+{{- $s := index . 0 -}}
+{{- $defaults := include "lmcache.connectorDefaults" . | fromJson -}}
+{{- $mirrored := dict "lmcache.mp.hash_algorithm" $s.server.hashAlgorithm "lmcache.mp.isolated_ipc" (eq $s.ipc "isolated") -}}
+{{- $keys := dict "lmcache.mp.host" (index . 1) "lmcache.mp.port" (index . 2) -}}
+{{- range $key, $value := $mirrored -}}
+{{- if or (not $s.adoptOperatorObjects) (ne (toJson $value) (toJson (index $defaults $key))) -}}
+{{- $_ := set $keys $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- $lines := list -}}
+{{- range $key := keys $keys | sortAlpha -}}
+{{- $lines = append $lines (printf "%s: %s" (toJson $key) (toRawJson (index $keys $key))) -}}
+{{- end -}}
+{{- join ",\n" $lines -}}
 {{- end -}}

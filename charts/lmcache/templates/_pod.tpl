@@ -21,7 +21,7 @@ metadata:
     {{- toYaml . | nindent 4 }}
   {{- end }}
 spec:
-  {{- if $engine }}
+  {{- if and $engine (eq $s.ipc "host") }}
   # CUDA IPC between vLLM and the server needs the host IPC namespace (and its /dev/shm).
   hostIPC: true
   {{- end }}

@@ -44,7 +44,7 @@ with --skip-schema-validation those are not checked.
 {{- /* no_empty_dir_over_shm */ -}}
 {{- $emptyDirs := list -}}
 {{- range $s.volumes -}}{{- if hasKey . "emptyDir" -}}{{- $emptyDirs = append $emptyDirs (toString .name) -}}{{- end -}}{{- end -}}
-{{- range $s.volumeMounts -}}
+{{- range (ternary (list) $s.volumeMounts (eq $s.ipc "isolated")) -}}
 {{- if and (eq (clean (printf "/%s" (toString .mountPath))) "/dev/shm") (has (toString .name) $emptyDirs) -}}
 {{- $errors = append $errors (printf "%s.volumeMounts: container lmcache mounts emptyDir volume '%s' at /dev/shm: it hides the host's /dev/shm (shared through hostIPC) and breaks CUDA IPC; remove the volume and its mount" $base .name) -}}
 {{- end -}}
