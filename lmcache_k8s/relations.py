@@ -299,6 +299,22 @@ def no_empty_dir_over_shm(values: dict[str, Any]) -> Iterator[Issue]:
                 )
 
 
+AMD_NEEDS_PRIVILEGED = (
+    "gpuVendor amd mounts the host's /dev/kfd and /dev/dri, which only a privileged container"
+    " may open: set privileged: true (the default)"
+)
+
+
+@rule(
+    Doc(ENGINE_MAPS, "privileged", "must stay `true` with `gpuVendor: amd` (host device nodes)"),
+    chart=Chart.TEMPLATE,
+)
+def amd_needs_privileged(values: dict[str, Any]) -> Iterator[Issue]:
+    for kind, name, spec in _entries(values, ENGINE_MAPS):
+        if _get(spec, "gpuVendor") == "amd" and _get(spec, "privileged") is False:
+            yield Issue(f"{join_path(kind, name)}.privileged", AMD_NEEDS_PRIVILEGED)
+
+
 # --- coordinator references ---------------------------------------------------------------
 
 
