@@ -217,6 +217,34 @@ chart_only(
     ),
 )
 
+# The install preflight (docs/webhook-install.md, "Preflight"): _validate.tpl asks the cluster
+# through the one seam `lmcache.lookup` (templates/_lookup.tpl) and only when Helm sees one.
+chart_only(
+    "runtime_class_exists",
+    Doc(
+        ALL_MAPS,
+        "runtimeClassName",
+        "when Helm can see the cluster, the RuntimeClass (node.k8s.io/v1) must exist: the API"
+        " server rejects every pod that names a missing one",
+    ),
+)
+chart_only(
+    "pod_security_admits",
+    Doc(
+        ENGINE_MAPS,
+        "ipc",
+        "when Helm can see the cluster and the release namespace enforces Pod Security"
+        " `baseline`, `host` (hostIPC), `privileged: true` and `gpuVendor: amd` (hostPath"
+        " devices) are refused; `restricted` refuses every engine",
+    ),
+    Doc(
+        ("coordinators",),
+        "",
+        "when Helm can see the cluster, a release namespace enforcing Pod Security `restricted`"
+        " is refused (the lmcache image runs as root); `baseline` admits coordinators",
+    ),
+)
+
 
 # --- the engine's command line and pod ----------------------------------------------------
 

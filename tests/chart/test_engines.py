@@ -545,3 +545,50 @@ def test_an_isolated_engine_may_mount_its_own_dev_shm():
     }
     ds = daemonset(ipc="isolated", **shm)
     assert {"name": "shm", "mountPath": "/dev/shm"} in container(ds)["volumeMounts"]
+
+
+# --- gpuVendor -----------------------------------------------------------------------------
+
+AMD_DEVICES = [
+    {"name": "amd-kfd", "hostPath": {"path": "/dev/kfd", "type": "CharDevice"}},
+    {"name": "amd-dri", "hostPath": {"path": "/dev/dri", "type": "Directory"}},
+]
+
+
+@helms
+def test_an_amd_engine_has_no_nvidia_defaults_and_mounts_the_rocm_devices(helm):
+    user = {"name": "models", "emptyDir": {}}
+    ds = daemonset(
+        helm,
+        gpuVendor="amd",
+        volumes=[user],
+        volumeMounts=[{"name": "models", "mountPath": "/models"}],
+    )
+    pod = pod_spec(ds)
+    assert "runtimeClassName" not in pod and "nodeSelector" not in pod
+    assert not [e for e in container(ds)["env"] if e["name"].startswith("NVIDIA_")]
+    assert pod["volumes"] == [*AMD_DEVICES, user]
+    assert container(ds)["volumeMounts"] == [
+        {"name": "amd-kfd", "mountPath": "/dev/kfd"},
+        {"name": "amd-dri", "mountPath": "/dev/dri"},
+        {"name": "models", "mountPath": "/models"},
+    ]
+    assert container(ds)["securityContext"] == {"privileged": True}
+    assert "resources" in container(ds) and "amd.com/gpu" not in json.dumps(container(ds))
+
+
+def test_an_amd_engine_takes_the_runtime_class_and_node_selector_it_is_given():
+    pod = pod_spec(daemonset(gpuVendor="amd", runtimeClassName="rocm", nodeSelector={"g": "amd"}))
+    assert pod["runtimeClassName"] == "rocm" and pod["nodeSelector"] == {"g": "amd"}
+
+
+def test_an_explicit_nvidia_engine_renders_exactly_the_default():
+    assert daemonset(gpuVendor="nvidia") == daemonset()
+
+
+def test_a_cacheblend_engine_takes_gpu_vendor_too():
+    from tests.chart.helpers import blend, ok
+
+    out = ok({"cacheBlendEngines": {"cb": blend(gpuVendor="amd")}})
+    pod = pod_spec(out.get("DaemonSet", "cb"))
+    assert pod["volumes"][:2] == AMD_DEVICES and "runtimeClassName" not in pod
