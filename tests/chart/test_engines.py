@@ -592,3 +592,13 @@ def test_a_cacheblend_engine_takes_gpu_vendor_too():
     out = ok({"cacheBlendEngines": {"cb": blend(gpuVendor="amd")}})
     pod = pod_spec(out.get("DaemonSet", "cb"))
     assert pod["volumes"][:2] == AMD_DEVICES and "runtimeClassName" not in pod
+
+
+def test_notes_tell_an_amd_user_to_set_a_node_selector():
+    from tests.chart.helpers import notes
+
+    text = notes({"engines": {"my-cache": engine(gpuVendor="amd")}})
+    assert "no\n    nodeSelector is set, so the DaemonSet runs on every node" in text
+    labelled = notes({"engines": {"my-cache": engine(gpuVendor="amd", nodeSelector={"a": "b"})}})
+    assert "gpuVendor: amd" in labelled and "runs on every node" not in labelled
+    assert "gpuVendor" not in notes({"engines": {"my-cache": engine()}})

@@ -211,3 +211,8 @@ def test_the_preflight_agrees_with_the_pod_security_evaluator(values, level):
     if not out.ok:
         flagged = {line.split(": ", 1)[0] for line in errors(out) if "Pod Security" in line}
     assert flagged == rejected
+
+
+def test_an_enforce_value_pod_security_cannot_parse_counts_as_restricted():
+    found = errors(render(BASELINE_ENGINE, cluster(namespace(NAMESPACE, "strict"), NVIDIA)))
+    assert len(found) == 1 and 'enforces Pod Security "restricted"' in found[0]

@@ -93,6 +93,8 @@ client-side --dry-run see none, so GitOps renders are unchanged. Every question 
 {{- end -}}
 {{- end -}}
 {{- $level := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" $releaseNS -}}
+{{- /* Pod Security reads a value it cannot parse as its strictest level */ -}}
+{{- if and $level (not (has $level (list "privileged" "baseline" "restricted"))) -}}{{- $level = "restricted" -}}{{- end -}}
 {{- range $e := $entries -}}
 {{- $base := printf "%s.%s" $e.kind $e.name -}}
 {{- $s := $e.spec -}}
