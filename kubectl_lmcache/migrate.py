@@ -26,9 +26,11 @@ from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
 from lmcache_k8s.validate import check_values, warn_values
-from lmcache_k8s.values import MODELS
+from lmcache_k8s.values import GPU_VENDORS, MODELS
 
 from .kube import Kind
+
+VENDOR_KEYS = ("runtimeClassName", "nodeSelector")  # defaults by gpuVendor (values.py)
 
 # The reference operator's API (its CRDs: group lmcache.lmcache.ai, served version v1alpha1).
 OPERATOR_GROUP = "lmcache.lmcache.ai"
@@ -260,10 +262,18 @@ def _carry(
                 )
             )
             continue
-        if value == _default(model, ours):
+        if value == _default(model, ours) or value == _vendor_default(spec, ours, values_map):
             continue
         out[ours] = value
     return out
+
+
+def _vendor_default(spec: dict[str, Any], key: str, values_map: str | None) -> Any:
+    """An engine's runtimeClassName or nodeSelector left unset takes its gpuVendor's."""
+    if values_map not in ("engines", "cacheBlendEngines") or key not in VENDOR_KEYS:
+        return PydanticUndefined
+    vendor = GPU_VENDORS.get(str(spec.get("gpuVendor", "nvidia")), {})
+    return vendor.get(key, PydanticUndefined)
 
 
 def _check_api_version(resource: dict[str, Any], source: str, notes: list[Note]) -> None:
