@@ -269,6 +269,10 @@ def _read_gpu_vendor(out: ReadBack) -> None:
         host_path = as_dict(as_dict(volume).get("hostPath")).get("path")
         if isinstance(host_path, str) and host_path.rstrip("/") in amd:
             out.entry["gpuVendor"] = "amd"
+            # so the values rule amd_needs_privileged judges it: the devices need privilege
+            program = out.workload.program
+            context = as_dict(program.container.get("securityContext")) if program else {}
+            out.entry["privileged"] = context.get("privileged") is True
             return
 
 
