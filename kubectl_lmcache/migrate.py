@@ -27,10 +27,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticUndefined
 
 from lmcache_k8s.validate import check_values, warn_values
-from lmcache_k8s.values import MODELS
+from lmcache_k8s.values import GPU_VENDORS, MODELS
 from lmcache_k8s.webhook_values import Namespace
 
 from .kube import Kind
+
+VENDOR_KEYS = ("runtimeClassName", "nodeSelector")  # defaults by gpuVendor (values.py)
 
 # The reference operator's API (its CRDs: group lmcache.lmcache.ai, served version v1alpha1).
 OPERATOR_GROUP = "lmcache.lmcache.ai"
@@ -313,7 +315,9 @@ def _carry(
             )
             continue
         default = _default(model, ours)
-        if _same_value(value, default):
+        if _same_value(value, default) or _same_value(
+            value, _vendor_default(spec, ours, values_map)
+        ):
             continue
         if default is None and (value == {} or value == []):
             # An empty list or map where the chart has no default renders as unset does:
@@ -335,6 +339,14 @@ def _same_value(value: Any, default: Any) -> bool:
     if isinstance(value, bool) != isinstance(default, bool):
         return False
     return bool(value == default)
+
+
+def _vendor_default(spec: dict[str, Any], key: str, values_map: str | None) -> Any:
+    """An engine's runtimeClassName or nodeSelector left unset takes its gpuVendor's."""
+    if values_map not in ("engines", "cacheBlendEngines") or key not in VENDOR_KEYS:
+        return PydanticUndefined
+    vendor = GPU_VENDORS.get(str(spec.get("gpuVendor", "nvidia")), {})
+    return vendor.get(key, PydanticUndefined)
 
 
 def _check_api_version(resource: dict[str, Any], source: str, notes: list[Note]) -> None:

@@ -24,7 +24,7 @@ from pydantic_core import PydanticUndefined
 from lmcache_k8s import values_doc
 from lmcache_k8s.lmcache_cli import connector_defaults, rendered_flags
 from lmcache_k8s.names import chart_names
-from lmcache_k8s.values import KINDS, BlendCoordinatorRef, CoordinatorRef, Values
+from lmcache_k8s.values import GPU_VENDORS, KINDS, BlendCoordinatorRef, CoordinatorRef, Values
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "lmcache"
@@ -92,6 +92,7 @@ def defaults_template() -> str:
     blocks["blendCoordinatorRef"] = BlendCoordinatorRef
     lines = [f"{{{{/* {GENERATED} lmcache_k8s/values.py. Do not edit. */}}}}"]
     lines += [_define(f"lmcache.defaults.{kind}", defaults(m)) for kind, m in blocks.items()]
+    lines.append(_define("lmcache.defaults.gpuVendors", GPU_VENDORS))
     return "\n".join(lines) + "\n"
 
 

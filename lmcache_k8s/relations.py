@@ -217,6 +217,34 @@ chart_only(
     ),
 )
 
+# The install preflight (docs/webhook-install.md, "Preflight"): _validate.tpl asks the cluster
+# through the one seam `lmcache.lookup` (templates/_lookup.tpl) and only when Helm sees one.
+chart_only(
+    "runtime_class_exists",
+    Doc(
+        ALL_MAPS,
+        "runtimeClassName",
+        "when Helm can see the cluster, the RuntimeClass (node.k8s.io/v1) must exist: the API"
+        " server rejects every pod that names a missing one",
+    ),
+)
+chart_only(
+    "pod_security_admits",
+    Doc(
+        ENGINE_MAPS,
+        "ipc",
+        "when Helm can see the cluster and the release namespace enforces Pod Security"
+        " `baseline`, `host` (hostIPC), `privileged: true` and `gpuVendor: amd` (hostPath"
+        " devices) are refused; `restricted` refuses every engine",
+    ),
+    Doc(
+        ("coordinators",),
+        "",
+        "when Helm can see the cluster, a release namespace enforcing Pod Security `restricted`"
+        " is refused (the lmcache image runs as root); `baseline` admits coordinators",
+    ),
+)
+
 
 # --- the engine's command line and pod ----------------------------------------------------
 
@@ -297,6 +325,22 @@ def no_empty_dir_over_shm(values: dict[str, Any]) -> Iterator[Issue]:
                     f"{join_path(kind, name)}.volumeMounts",
                     shadowed_shm_message("lmcache", mount.get("name")),
                 )
+
+
+AMD_NEEDS_PRIVILEGED = (
+    "gpuVendor amd mounts the host's /dev/kfd and /dev/dri, which only a privileged container"
+    " may open: set privileged: true (the default)"
+)
+
+
+@rule(
+    Doc(ENGINE_MAPS, "privileged", "must stay `true` with `gpuVendor: amd` (host device nodes)"),
+    chart=Chart.TEMPLATE,
+)
+def amd_needs_privileged(values: dict[str, Any]) -> Iterator[Issue]:
+    for kind, name, spec in _entries(values, ENGINE_MAPS):
+        if _get(spec, "gpuVendor") == "amd" and _get(spec, "privileged") is False:
+            yield Issue(f"{join_path(kind, name)}.privileged", AMD_NEEDS_PRIVILEGED)
 
 
 # --- coordinator references ---------------------------------------------------------------

@@ -33,7 +33,12 @@ from lmcache_k8s.fields import (
     Strict,
     StringMap,
 )
-from lmcache_k8s.names import COMPONENTS, METRICS_SUFFIX, RESOURCE_OVERRIDES_ANNOTATION
+from lmcache_k8s.names import (
+    COMPONENTS,
+    METRICS_SUFFIX,
+    NVIDIA_ENV,
+    RESOURCE_OVERRIDES_ANNOTATION,
+)
 
 DEFAULT_IMAGE_REPOSITORY = "lmcache/vllm-openai"
 
@@ -132,6 +137,36 @@ IPCMode = Literal["host", "isolated"]
 ISOLATED_IPC_FLAG = "--isolated-ipc"
 QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"
 
+# What the GPU vendor changes in an engine pod; the chart reads this table from the generated
+# `lmcache.defaults.gpuVendors`, the post-renderer from here. The engine serves every GPU of
+# its node beside vLLM, so it never requests a device plugin resource (`nvidia.com/gpu`,
+# `amd.com/gpu`): a request would take a GPU away from vLLM on that node.
+# - nvidia: the NVIDIA container runtime (RuntimeClass `nvidia`, created by the GPU Operator
+#   or the container toolkit) exposes every GPU because NVIDIA_VISIBLE_DEVICES=all; GPU
+#   Feature Discovery labels GPU nodes `nvidia.com/gpu.present`.
+# - amd: ROCm opens /dev/kfd (the compute interface) and /dev/dri (render nodes), mounted from
+#   the host; a container may open host device nodes only when privileged (the device cgroup
+#   of an unprivileged one denies them). No RuntimeClass or node label is universal: the user
+#   sets a nodeSelector (the AMD GPU Operator's node labeller uses `amd.com/gpu` labels).
+GPUVendor = Literal["nvidia", "amd"]
+GPU_VENDORS: dict[str, dict[str, Any]] = {
+    "nvidia": {
+        "runtimeClassName": "nvidia",
+        "nodeSelector": {"nvidia.com/gpu.present": "true"},
+        "env": list(NVIDIA_ENV),
+        "devices": [],
+    },
+    "amd": {
+        "runtimeClassName": "",
+        "nodeSelector": {},
+        "env": [],
+        "devices": [
+            {"name": "amd-kfd", "path": "/dev/kfd", "type": "CharDevice"},
+            {"name": "amd-dri", "path": "/dev/dri", "type": "Directory"},
+        ],
+    },
+}
+
 
 class PodShape(Strict):
     """Scheduling and pod-shaping fields shared by every kind."""
@@ -177,12 +212,27 @@ class EngineSpec(PodShape):
         description="Replaces the computed resources, verbatim; annotates the DaemonSet"
         f' `{RESOURCE_OVERRIDES_ANNOTATION}: "true"`.',
     )
-    # The chart treats this map as a whole (lmcache.merge's atomic keys).
-    nodeSelector: StringMap = Field(
-        {"nvidia.com/gpu.present": "true"},
-        description="Replaced whole, never merged: an explicit `{}` removes the default.",
+    gpuVendor: GPUVendor = Field(
+        "nvidia",
+        description="Whose GPUs the node has; sets the defaults of `runtimeClassName` and"
+        " `nodeSelector` and the GPU access. `nvidia`: RuntimeClass `nvidia` and"
+        " `NVIDIA_VISIBLE_DEVICES`/`NVIDIA_DRIVER_CAPABILITIES=all`. `amd`: no RuntimeClass,"
+        " no NVIDIA env, no default nodeSelector (set one for your AMD GPU nodes), and the"
+        " host's /dev/kfd and /dev/dri mounted (hostPath), which needs `privileged: true`."
+        " Per entry, like the nodeSelector it implies.",
     )
-    runtimeClassName: str = Field("nvidia", description='"" omits the field (CDI/NRI clusters).')
+    # The chart treats this map as a whole (lmcache.merge's atomic keys).
+    nodeSelector: StringMap | None = Field(
+        None,
+        description='Unset: the `gpuVendor` default (nvidia: `{"nvidia.com/gpu.present":'
+        ' "true"}`; amd: none). Replaced whole, never merged: an explicit `{}` removes the'
+        " default.",
+    )
+    runtimeClassName: str | None = Field(
+        None,
+        description='Unset: the `gpuVendor` default (nvidia: `"nvidia"`; amd: none). `""` omits'
+        " the field (CDI/NRI clusters).",
+    )
     privileged: bool = True
     ipc: IPCMode = Field(
         "host",

@@ -15,11 +15,10 @@ from lmcache_k8s.errors import Issue
 from lmcache_k8s.names import (
     ADVERTISE_IP_ENV,
     LOG_LEVEL_ENV,
-    NVIDIA_ENV,
     RESOURCE_OVERRIDES_ANNOTATION,
 )
 from lmcache_k8s.pod_refs import mount_path, shadowed_shm, shadowed_shm_message
-from lmcache_k8s.values import ISOLATED_IPC_FLAG
+from lmcache_k8s.values import GPU_VENDORS, ISOLATED_IPC_FLAG
 from postrender.flags import Flag, parse_flags
 from postrender.readback import ReadBack
 from postrender.workloads import Program, Workload, containers, pod_spec_path
@@ -188,7 +187,9 @@ class Enforcer:
             return  # not a list: the Kubernetes schema rejects it
         path = f"{self.container_path}.env"
         anchor = _env_index(env, LOG_LEVEL_ENV)
-        for name in NVIDIA_ENV:
+        # NVIDIA_* only for NVIDIA engines: an AMD engine reaches its GPUs through device nodes
+        vendor = GPU_VENDORS[self.readback.entry.get("gpuVendor", "nvidia")]
+        for name in vendor["env"]:
             at = _env_index(env, name)
             if at is None:
                 at = 0 if anchor is None else anchor + 1

@@ -29,6 +29,7 @@ from lmcache_k8s.lmcache_cli import (
     rejected,
 )
 from lmcache_k8s.names import COORDINATOR_REF_ANNOTATION, LOG_LEVEL_ENV
+from lmcache_k8s.values import GPU_VENDORS
 from postrender.flags import Flag, number, parse_flags
 from postrender.workloads import Obj, Program, Workload, as_dict, as_list
 
@@ -80,6 +81,8 @@ def read_back(workload: Workload) -> ReadBack:
         coordinator.setdefault("l2EventReporting", False)
     _read_env(out, program)
     _read_replicas(out)
+    if workload.is_engine:
+        _read_gpu_vendor(out)
     return out
 
 
@@ -252,6 +255,24 @@ def _read_env(out: ReadBack, program: Program) -> None:
         if isinstance(env, dict) and env.get("name") == LOG_LEVEL_ENV and "value" in env:
             if env["value"] is not None:
                 out.entry["logLevel"] = env["value"]
+            return
+
+
+def _read_gpu_vendor(out: ReadBack) -> None:
+    """`gpuVendor: amd` when the pod mounts the host's AMD compute device (/dev/kfd).
+
+    The device nodes are what an AMD engine has that an NVIDIA one never does (GPU_VENDORS in
+    lmcache_k8s/values.py); without them the entry keeps the default vendor, nvidia.
+    """
+    amd = {d["path"] for d in GPU_VENDORS["amd"]["devices"]}
+    for volume in as_list(out.workload.pod.get("volumes")):
+        host_path = as_dict(as_dict(volume).get("hostPath")).get("path")
+        if isinstance(host_path, str) and host_path.rstrip("/") in amd:
+            out.entry["gpuVendor"] = "amd"
+            # so the values rule amd_needs_privileged judges it: the devices need privilege
+            program = out.workload.program
+            context = as_dict(program.container.get("securityContext")) if program else {}
+            out.entry["privileged"] = context.get("privileged") is True
             return
 
 

@@ -1,9 +1,10 @@
-"""A test-only evaluator of the Kubernetes Pod Security Standards "baseline" profile.
+"""A test-only evaluator of the Kubernetes Pod Security Standards "baseline" and "restricted".
 
 No maintained implementation of the standards installs from PyPI (the reference one is the
 Go module k8s.io/pod-security-admission), so this is a table of the baseline controls as
 published at https://kubernetes.io/docs/concepts/security/pod-security-standards/#baseline
-(policy version v1.35): each control is a function of a pod spec and its annotations that
+(policy version v1.35), and "restricted" adds the controls of the section below it on that
+page: each control is a function of a pod spec and its annotations that
 returns the violations it finds, phrased like the admission controller's messages.
 """
 
@@ -146,5 +147,93 @@ def baseline_violations(
     return [
         f"{control}: {detail}"
         for control, check in BASELINE.items()
+        for detail in check(pod, annotations or {})
+    ]
+
+
+# -- restricted: every baseline control, plus these ---------------------------------------
+RESTRICTED_VOLUMES = {
+    "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
+    "projected", "secret",
+}  # fmt: skip
+
+
+def volume_types(pod, _annotations):
+    out = []
+    for v in pod.get("volumes") or []:
+        kinds = set(v) - {"name"}
+        if not kinds <= RESTRICTED_VOLUMES:
+            out.append(f"volume {v.get('name')}: {sorted(kinds - RESTRICTED_VOLUMES)}")
+    return out
+
+
+def _containers_only(pod):
+    return [
+        (f"container {c.get('name')}", c.get("securityContext") or {}) for c in _containers(pod)
+    ]
+
+
+def privilege_escalation(pod, _annotations):
+    return [
+        f"{w}: allowPrivilegeEscalation != false"
+        for w, ctx in _containers_only(pod)
+        if ctx.get("allowPrivilegeEscalation") is not False
+    ]
+
+
+def run_as_non_root(pod, _annotations):
+    at_pod = (pod.get("securityContext") or {}).get("runAsNonRoot")
+    return [
+        f"{w}: runAsNonRoot != true"
+        for w, ctx in _containers_only(pod)
+        if ctx.get("runAsNonRoot", at_pod) is not True
+    ]
+
+
+def run_as_user(pod, _annotations):
+    return [f"{w}: runAsUser=0" for w, ctx in _contexts(pod) if ctx.get("runAsUser") == 0]
+
+
+def restricted_seccomp(pod, _annotations):
+    at_pod = ((pod.get("securityContext") or {}).get("seccompProfile") or {}).get("type")
+    return [
+        f"{w}: seccompProfile unset"
+        for w, ctx in _containers_only(pod)
+        if (ctx.get("seccompProfile") or {}).get("type", at_pod)
+        not in ("RuntimeDefault", "Localhost")
+    ]
+
+
+def restricted_capabilities(pod, _annotations):
+    out = []
+    for w, ctx in _containers_only(pod):
+        caps = ctx.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []):
+            out.append(f"{w}: capabilities not dropping ALL")
+        added = set(caps.get("add") or []) - {"NET_BIND_SERVICE"}
+        if added:
+            out.append(f"{w}: adds {sorted(added)}")
+    return out
+
+
+RESTRICTED: dict[str, Callable[[dict, dict], list[str]]] = {
+    **BASELINE,
+    "Volume Types": volume_types,
+    "Privilege Escalation": privilege_escalation,
+    "Running as Non-root": run_as_non_root,
+    "Running as Non-root user": run_as_user,
+    "Seccomp (restricted)": restricted_seccomp,
+    "Capabilities (restricted)": restricted_capabilities,
+}
+
+
+def violations(
+    level: str, pod: dict[str, Any], annotations: dict[str, str] | None = None
+) -> list[str]:
+    """Every control of `level` ("privileged", "baseline", "restricted") a pod spec breaks."""
+    table = {"privileged": {}, "baseline": BASELINE, "restricted": RESTRICTED}[level]
+    return [
+        f"{control}: {detail}"
+        for control, check in table.items()
         for detail in check(pod, annotations or {})
     ]

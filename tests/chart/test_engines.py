@@ -558,3 +558,60 @@ def test_notes_name_the_pod_security_profile_and_the_namespace_label():
     text = notes({"engines": {"a": engine(**isolated), "b": engine()}})
     assert 'need the "privileged" profile\n(ipc: host or privileged: true in b)' in text
     assert label + "privileged --overwrite" in text
+
+
+# --- gpuVendor -----------------------------------------------------------------------------
+
+AMD_DEVICES = [
+    {"name": "amd-kfd", "hostPath": {"path": "/dev/kfd", "type": "CharDevice"}},
+    {"name": "amd-dri", "hostPath": {"path": "/dev/dri", "type": "Directory"}},
+]
+
+
+@helms
+def test_an_amd_engine_has_no_nvidia_defaults_and_mounts_the_rocm_devices(helm):
+    user = {"name": "models", "emptyDir": {}}
+    ds = daemonset(
+        helm,
+        gpuVendor="amd",
+        volumes=[user],
+        volumeMounts=[{"name": "models", "mountPath": "/models"}],
+    )
+    pod = pod_spec(ds)
+    assert "runtimeClassName" not in pod and "nodeSelector" not in pod
+    assert not [e for e in container(ds)["env"] if e["name"].startswith("NVIDIA_")]
+    assert pod["volumes"] == [*AMD_DEVICES, user]
+    assert container(ds)["volumeMounts"] == [
+        {"name": "amd-kfd", "mountPath": "/dev/kfd"},
+        {"name": "amd-dri", "mountPath": "/dev/dri"},
+        {"name": "models", "mountPath": "/models"},
+    ]
+    assert container(ds)["securityContext"] == {"privileged": True}
+    assert "resources" in container(ds) and "amd.com/gpu" not in json.dumps(container(ds))
+
+
+def test_an_amd_engine_takes_the_runtime_class_and_node_selector_it_is_given():
+    pod = pod_spec(daemonset(gpuVendor="amd", runtimeClassName="rocm", nodeSelector={"g": "amd"}))
+    assert pod["runtimeClassName"] == "rocm" and pod["nodeSelector"] == {"g": "amd"}
+
+
+def test_an_explicit_nvidia_engine_renders_exactly_the_default():
+    assert daemonset(gpuVendor="nvidia") == daemonset()
+
+
+def test_a_cacheblend_engine_takes_gpu_vendor_too():
+    from tests.chart.helpers import blend, ok
+
+    out = ok({"cacheBlendEngines": {"cb": blend(gpuVendor="amd")}})
+    pod = pod_spec(out.get("DaemonSet", "cb"))
+    assert pod["volumes"][:2] == AMD_DEVICES and "runtimeClassName" not in pod
+
+
+def test_notes_tell_an_amd_user_to_set_a_node_selector():
+    from tests.chart.helpers import notes
+
+    text = notes({"engines": {"my-cache": engine(gpuVendor="amd")}})
+    assert "no\n    nodeSelector is set, so the DaemonSet runs on every node" in text
+    labelled = notes({"engines": {"my-cache": engine(gpuVendor="amd", nodeSelector={"a": "b"})}})
+    assert "gpuVendor: amd" in labelled and "runs on every node" not in labelled
+    assert "gpuVendor" not in notes({"engines": {"my-cache": engine()}})

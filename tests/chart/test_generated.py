@@ -17,6 +17,7 @@ from lmcache_k8s.lmcache_cli import rendered_flags
 from lmcache_k8s.names import chart_names
 from lmcache_k8s.relations import Chart
 from lmcache_k8s.values import (
+    GPU_VENDORS,
     MODELS,
     CacheBlendSpec,
     CoordinatorSpec,
@@ -137,7 +138,9 @@ def test_chart_defaults_are_the_model_defaults():
         "maxWorkers": 1,
         "hashAlgorithm": "blake3",
     }
-    assert engine["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert "nodeSelector" not in engine and "runtimeClassName" not in engine  # by gpuVendor
+    assert block("gpuVendors") == GPU_VENDORS
+    assert GPU_VENDORS["nvidia"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
     assert "l1" not in engine  # required: no default
     # Filling the defaults in and validating gives back exactly the model's own defaults.
     assert (

@@ -30,7 +30,8 @@ false, 0, "" or {} in .over wins; null means "not set" and keeps .base. Keys lis
 
 {{/*
 One entry with its defaults filled in, as JSON. nodeSelector and resources are replaced
-whole (their values-model descriptions say so). Call with (dict "root" $ "kind" "engines"
+whole (their values-model descriptions say so); an engine's runtimeClassName and
+nodeSelector, when unset, come from its gpuVendor (GPU_VENDORS in lmcache_k8s/values.py). Call with (dict "root" $ "kind" "engines"
 "name" $name). An engine's coordinator block gets the CoordinatorRef defaults too (a
 CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default).
 */}}
@@ -38,6 +39,15 @@ CacheBlend engine's: BlendCoordinatorRef, which reports cache events by default)
 {{- $over := index (index .root.Values .kind | default dict) .name | default dict -}}
 {{- $defaults := include (printf "lmcache.defaults.%s" .kind) . | fromJson -}}
 {{- $spec := include "lmcache.merge" (dict "base" $defaults "over" $over "atomic" (list "nodeSelector" "resources")) | fromJson -}}
+{{- if ne .kind "coordinators" -}}
+{{- /* runtimeClassName and nodeSelector left unset take the gpuVendor's defaults */ -}}
+{{- $vendor := get (include "lmcache.defaults.gpuVendors" . | fromJson) $spec.gpuVendor -}}
+{{- range $key := list "runtimeClassName" "nodeSelector" -}}
+{{- if not (hasKey $spec $key) -}}
+{{- $_ := set $spec $key (get $vendor $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and (ne .kind "coordinators") (kindIs "map" $spec.coordinator) -}}
 {{- $ref := include (ternary "lmcache.defaults.blendCoordinatorRef" "lmcache.defaults.coordinatorRef" (eq .kind "cacheBlendEngines")) . | fromJson -}}
 {{- $_ := set $spec "coordinator" (include "lmcache.merge" (dict "base" $ref "over" $spec.coordinator) | fromJson) -}}

@@ -2,8 +2,9 @@
 The pod template of an entry's workload: the engine DaemonSet's and the coordinator
 Deployment's. It renders the PodShape fields of lmcache_k8s/values.py (image,
 imagePullSecrets, logLevel, affinity, tolerations, priorityClassName, env, volumes,
-volumeMounts, podAnnotations, podLabels, serviceAccountName, extraArgs) and the
-nodeSelector and runtimeClassName both kinds have, once for both; the container's ports,
+volumeMounts, podAnnotations, podLabels, serviceAccountName, extraArgs), the
+nodeSelector and runtimeClassName both kinds have, once for both, and an engine's GPU access
+by gpuVendor (env for nvidia, hostPath device nodes for amd); the container's ports,
 security context, probes and resources are the kind's own ("lmcache.engineContainer",
 "lmcache.coordinatorContainer"). Call with an entry context. The post-renderer reads these
 pods back: keep the shape exact.
@@ -12,6 +13,16 @@ pods back: keep the shape exact.
 {{- $s := .spec -}}
 {{- $n := include "lmcache.names" .root | fromJson -}}
 {{- $engine := ne .kind "coordinators" -}}
+{{- $vendor := get (include "lmcache.defaults.gpuVendors" .root | fromJson) ($s.gpuVendor | default "nvidia") -}}
+{{- /* an AMD engine's GPUs: the host's device nodes, before the user's volumes */ -}}
+{{- $volumes := list -}}
+{{- $mounts := list -}}
+{{- range $vendor.devices -}}
+{{- $volumes = append $volumes (dict "name" .name "hostPath" (dict "path" .path "type" .type)) -}}
+{{- $mounts = append $mounts (dict "name" .name "mountPath" .path) -}}
+{{- end -}}
+{{- $volumes = concat $volumes ($s.volumes | default list) -}}
+{{- $mounts = concat $mounts ($s.volumeMounts | default list) -}}
 metadata:
   labels:
     {{- /* podLabels cannot override the selector labels: merge keeps the first map's keys */}}
@@ -48,7 +59,7 @@ spec:
         - name: {{ $n.logLevelEnv }}
           value: {{ $s.logLevel }}
         {{- if $engine }}
-        {{- range $n.nvidiaEnv }}
+        {{- range $vendor.env }}
         - name: {{ . }}
           value: all
         {{- end }}
@@ -61,8 +72,8 @@ spec:
         {{- end }}
         {{- with $s.env }}{{ toYaml . | nindent 8 }}{{ end }}
       {{- include (ternary "lmcache.engineContainer" "lmcache.coordinatorContainer" $engine) $s | nindent 6 }}
-      {{- with include "lmcache.fields" (list $s "volumeMounts") }}{{ . | nindent 6 }}{{ end }}
-  {{- with include "lmcache.fields" (list $s "volumes") }}{{ . | nindent 2 }}{{ end }}
+      {{- with include "lmcache.fields" (list (dict "volumeMounts" $mounts) "volumeMounts") }}{{ . | nindent 6 }}{{ end }}
+  {{- with include "lmcache.fields" (list (dict "volumes" $volumes) "volumes") }}{{ . | nindent 2 }}{{ end }}
 {{- end -}}
 
 {{/* The engine container's own fields (SPEC 2.2): ZMQ and HTTP ports, privileged, resources. */}}

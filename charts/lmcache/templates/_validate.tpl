@@ -49,6 +49,10 @@ with --skip-schema-validation those are not checked.
 {{- $errors = append $errors (printf "%s.volumeMounts: container lmcache mounts emptyDir volume '%s' at /dev/shm: it hides the host's /dev/shm (shared through hostIPC) and breaks CUDA IPC; remove the volume and its mount" $base .name) -}}
 {{- end -}}
 {{- end -}}
+{{- /* amd_needs_privileged */ -}}
+{{- if and (eq $s.gpuVendor "amd") (not $s.privileged) -}}
+{{- $errors = append $errors (printf "%s.privileged: gpuVendor amd mounts the host's /dev/kfd and /dev/dri, which only a privileged container may open: set privileged: true (the default)" $base) -}}
+{{- end -}}
 {{- /* coordinator_ref_exists, chunk_sizes_match */ -}}
 {{- $target := dig "coordinator" "ref" "name" "" $s -}}
 {{- if and $target (not (hasKey $coordinators $target)) -}}
@@ -74,12 +78,45 @@ with --skip-schema-validation those are not checked.
 {{- $why := ternary " (the webhook is on because cacheBlendEngines has an entry and webhook.enabled is unset; set webhook.enabled: false to do without it)" "" (kindIs "invalid" $wh.enabled) -}}
 {{- $errors = append $errors (printf "webhook.tls.mode: is certManager, but this cluster does not serve the cert-manager.io/v1 API%s. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." $why) -}}
 {{- end -}}
-{{- /* engine_namespaces_exist: only when Helm sees the cluster (lookup finds the release
-namespace); helm template and --dry-run without a cluster skip it */ -}}
-{{- if and (include "lmcache.webhook.enabled" .) (lookup "v1" "Namespace" "" .Release.Namespace) -}}
+{{- /* The preflight: what the API server would refuse after the install had begun. It runs
+only when Helm sees the cluster (the release namespace is found); helm template and a
+client-side --dry-run see none, so GitOps renders are unchanged. Every question goes through
+"lmcache.lookup" (_lookup.tpl), the seam tests stub. */ -}}
+{{- $releaseNS := include "lmcache.lookup" (list "v1" "Namespace" "" .Release.Namespace) | default "{}" | fromJson -}}
+{{- if $releaseNS -}}
+{{- /* engine_namespaces_exist: before any object (the webhook's Roles there) is created */ -}}
+{{- if include "lmcache.webhook.enabled" . -}}
 {{- range $ns := $wh.engineNamespaces -}}
-{{- if not (lookup "v1" "Namespace" "" $ns) -}}
+{{- if not (include "lmcache.lookup" (list "v1" "Namespace" "" $ns)) -}}
 {{- $errors = append $errors (printf "webhook.engineNamespaces: namespace %s does not exist; create it first or remove it from the list (the webhook's Role there could not be created, and nothing of this release has been installed)" $ns) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $level := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" $releaseNS -}}
+{{- /* Pod Security reads a value it cannot parse as its strictest level */ -}}
+{{- if and $level (not (has $level (list "privileged" "baseline" "restricted"))) -}}{{- $level = "restricted" -}}{{- end -}}
+{{- range $e := $entries -}}
+{{- $base := printf "%s.%s" $e.kind $e.name -}}
+{{- $s := $e.spec -}}
+{{- $engine := ne $e.kind "coordinators" -}}
+{{- /* runtime_class_exists: else the API server rejects every pod of the entry */ -}}
+{{- if and $s.runtimeClassName (not (include "lmcache.lookup" (list "node.k8s.io/v1" "RuntimeClass" "" $s.runtimeClassName))) -}}
+{{- $errors = append $errors (printf "%s.runtimeClassName: RuntimeClass \"%s\" does not exist in this cluster, so the API server would reject every pod of this entry; install what creates it (for \"nvidia\": the NVIDIA GPU Operator, or the NVIDIA device plugin with the NVIDIA Container Toolkit's RuntimeClass), or set runtimeClassName to \"\" (the node's default runtime, as on CDI/NRI clusters) or to a RuntimeClass this cluster has" $base $s.runtimeClassName) -}}
+{{- end -}}
+{{- /* pod_security_admits: the release namespace's enforced Pod Security level. What each
+pod breaks, as tests/pod_security.py judges the rendered pods (tests/chart/test_preflight.py
+proves the two agree). */ -}}
+{{- $baseline := list -}}
+{{- if and $engine (eq $s.ipc "host") -}}{{- $baseline = append $baseline "hostIPC" -}}{{- end -}}
+{{- if and $engine $s.privileged -}}{{- $baseline = append $baseline "a privileged container" -}}{{- end -}}
+{{- $hostPaths := ternary (list "/dev/kfd" "/dev/dri") (list) (and $engine (eq $s.gpuVendor "amd")) -}}
+{{- range $s.volumes -}}{{- if hasKey . "hostPath" -}}{{- $hostPaths = append $hostPaths (toString .hostPath.path) -}}{{- end -}}{{- end -}}
+{{- if $hostPaths -}}{{- $baseline = append $baseline (printf "hostPath volumes (%s)" (join ", " $hostPaths)) -}}{{- end -}}
+{{- if and (eq $level "baseline") $baseline -}}
+{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"baseline\", which rejects this entry's pods (%s); set ipc: isolated and privileged: false, which baseline admits (gpuVendor amd cannot: it needs the host's device nodes), or label the namespace pod-security.kubernetes.io/enforce=privileged" $base $.Release.Namespace (join ", " $baseline)) -}}
+{{- else if eq $level "restricted" -}}
+{{- $restricted := concat $baseline (ternary (list "runAsNonRoot unset: the lmcache image runs as root" "allowPrivilegeEscalation not false" "capabilities not dropping ALL" "no seccompProfile") (list "runAsNonRoot unset: the lmcache image runs as root") $engine) -}}
+{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"restricted\", which rejects this entry's pods (%s); label the namespace pod-security.kubernetes.io/enforce=baseline (it admits coordinators, and engines with ipc: isolated and privileged: false) or privileged (every mode)" $base $.Release.Namespace (join ", " $restricted)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
