@@ -1,0 +1,120 @@
+"""The webhook's render-time checks that need a cluster, with Helm talking to a (fake) API.
+
+`helm template --dry-run=server` renders with `lookup` and the cluster's API versions, as
+`helm install` and `helm upgrade` do, against tests/fake_kube.py served over TLS on
+loopback (legacy discovery included). This is the only way these template branches run:
+under a plain `helm template`, `lookup` sees no cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.fake_kube import FakeKube, FakeKubeState
+from tests.support import CHART, HELMS, NAMESPACE, RELEASE, Rendered, helm_binary, helm_env
+from tests.webhook.pki import CertificateAuthority, write_pair
+
+TOKEN = "helm-user-token"
+MWC_NAME = f"{RELEASE}-lmcache-webhook.{NAMESPACE}"
+PLAIN = {"engines": {"kv": {"l1": {"sizeGB": 40}}}}
+
+
+class Cluster:
+    """A fake API server and a kubeconfig for it; `state` is reset by each test."""
+
+    def __init__(self, kube: FakeKube, kubeconfig: Path) -> None:
+        self.kube = kube
+        self.kubeconfig = kubeconfig
+
+    @property
+    def state(self) -> FakeKubeState:
+        return self.kube.state
+
+    def render(self, values: dict[str, Any], helm: str) -> Rendered:
+        """`helm template --dry-run=server`: Helm reads the cluster (`lookup`, API versions)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            yaml.safe_dump(values, f)
+        env = helm_env(helm)
+        env["KUBECONFIG"] = str(self.kubeconfig)
+        args = [helm_binary(helm), "template", RELEASE, str(CHART), "-n", NAMESPACE]
+        # The fake serves no OpenAPI document; the objects' schemas are checked elsewhere
+        # (tests/support.validate_object).
+        args += ["--dry-run=server", "--disable-openapi-validation", "-f", f.name]
+        try:
+            proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        finally:
+            os.unlink(f.name)
+        return Rendered(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("cluster")
+    ca = CertificateAuthority("fake-kube-ca")
+    ca_file = ca.write(tmp / "ca.crt")
+    write_pair(ca.issue("kube", ("localhost",)), tmp / "kube.crt", tmp / "kube.key")
+    with FakeKube(FakeKubeState(token=TOKEN), tmp / "kube.crt", tmp / "kube.key") as kube:
+        server = kube.url.replace("127.0.0.1", "localhost")  # the certificate's name
+        kubeconfig = tmp / "kubeconfig"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": "fake",
+                            "cluster": {"server": server, "certificate-authority": str(ca_file)},
+                        }
+                    ],
+                    "users": [{"name": "user", "user": {"token": TOKEN}}],
+                    "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "user"}}],
+                    "current-context": "fake",
+                }
+            )
+        )
+        yield Cluster(kube, kubeconfig)
+
+
+@pytest.fixture
+def cluster(running: Cluster) -> Cluster:
+    """The running fake API with only the release namespace in it."""
+    state = running.state
+    with state.lock:
+        state.objects.clear()
+        state.calls.clear()
+        state.denied.clear()
+    state.put_namespace(NAMESPACE)
+    return running
+
+
+def with_webhook(**webhook: Any) -> dict[str, Any]:
+    return {**PLAIN, "webhook": {"enabled": True, "tls": {"mode": "helm"}, **webhook}}
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_a_missing_engine_namespace_fails_the_render_naming_it(cluster: Cluster, helm: str):
+    cluster.state.put_namespace("shared-engines")
+    result = cluster.render(with_webhook(engineNamespaces=["shared-engines", "missing"]), helm)
+    assert result.returncode != 0
+    assert "webhook.engineNamespaces: namespace missing does not exist" in result.stderr
+    assert "shared-engines" not in result.stderr
+    # Helm did look: the check ran against the cluster, not around it.
+    assert any(c.path == "/api/v1/namespaces/missing" for c in cluster.state.calls)
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_existing_engine_namespaces_render(cluster: Cluster, helm: str):
+    cluster.state.put_namespace("shared-engines")
+    result = cluster.render(with_webhook(engineNamespaces=["shared-engines"]), helm)
+    assert result.returncode == 0, result.stderr
+    roles = {r["metadata"]["namespace"] for r in result.kinds("Role")}
+    assert roles == {NAMESPACE, "shared-engines"}
