@@ -118,3 +118,85 @@ def test_existing_engine_namespaces_render(cluster: Cluster, helm: str):
     assert result.returncode == 0, result.stderr
     roles = {r["metadata"]["namespace"] for r in result.kinds("Role")}
     assert roles == {NAMESPACE, "shared-engines"}
+
+
+def _left_configuration() -> dict[str, Any]:
+    """The configuration an earlier revision with the webhook created (a hook object)."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "MutatingWebhookConfiguration",
+        "metadata": {
+            "name": MWC_NAME,
+            "labels": {"app.kubernetes.io/instance": RELEASE},
+            "annotations": {"helm.sh/hook": "post-install,post-upgrade,post-rollback"},
+        },
+        "webhooks": [],
+    }
+
+
+def _hooks(result: Rendered) -> dict[str, str]:
+    return {
+        f"{d['kind']}/{d['metadata']['name']}": (d["metadata"].get("annotations") or {}).get(
+            "helm.sh/hook", ""
+        )
+        for d in result.docs
+        if "webhook" in d["metadata"]["name"]
+    }
+
+
+@pytest.mark.parametrize("helm", HELMS)
+@pytest.mark.parametrize(
+    "values",
+    [
+        {**PLAIN, "webhook": {"enabled": False}},
+        # The null default with no CacheBlend engine left: off as well.
+        PLAIN,
+    ],
+    ids=["enabled-false", "last-cacheblend-engine-removed"],
+)
+def test_turning_the_webhook_off_deletes_the_configuration_before_the_upgrade(
+    cluster: Cluster, helm: str, values: dict[str, Any]
+):
+    """Found trying issue 9: the configuration is a hook object, so an upgrade that turns
+    the webhook off left it pointing at the deleted Service, and the new revision had no
+    pre-delete hook to remove it on uninstall either."""
+    cluster.state.put(_left_configuration())
+    result = cluster.render(values, helm)
+    assert result.returncode == 0, result.stderr
+    cleanup = f"{RELEASE}-lmcache-webhook-cleanup"
+    assert _hooks(result) == {
+        f"ServiceAccount/{cleanup}": "pre-install,pre-upgrade",
+        f"ClusterRole/{MWC_NAME}-cleanup": "pre-install,pre-upgrade",
+        f"ClusterRoleBinding/{MWC_NAME}-cleanup": "pre-install,pre-upgrade",
+        f"Job/{cleanup}": "pre-install,pre-upgrade",
+    }
+    job = result.get("Job", cleanup)
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["--delete-configuration", MWC_NAME]
+    role = result.get("ClusterRole", f"{MWC_NAME}-cleanup")
+    assert role["rules"][0]["resourceNames"] == [MWC_NAME]
+    assert role["rules"][0]["verbs"] == ["delete"]
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_an_engine_only_release_without_a_configuration_renders_no_cleanup(
+    cluster: Cluster, helm: str
+):
+    result = cluster.render(PLAIN, helm)
+    assert result.returncode == 0, result.stderr
+    assert _hooks(result) == {}
+    # Helm asked: the absence is the cluster's answer, not a skipped lookup.
+    path = f"/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{MWC_NAME}"
+    assert any(c.path == path and c.status == 404 for c in cluster.state.calls)
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_with_the_webhook_on_the_cleanup_stays_a_pre_delete_hook(cluster: Cluster, helm: str):
+    cluster.state.put(_left_configuration())
+    result = cluster.render(with_webhook(), helm)
+    assert result.returncode == 0, result.stderr
+    hooks = _hooks(result)
+    assert hooks[f"Job/{RELEASE}-lmcache-webhook-cleanup"] == "pre-delete"
+    assert hooks[f"MutatingWebhookConfiguration/{MWC_NAME}"] == (
+        "post-install,post-upgrade,post-rollback"
+    )
