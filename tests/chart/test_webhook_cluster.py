@@ -86,12 +86,13 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture
 def cluster(running: Cluster) -> Cluster:
-    """The running fake API with only the release namespace in it."""
+    """The running fake API with the release namespace and `default` in it."""
     state = running.state
     with state.lock:
         state.objects.clear()
         state.calls.clear()
         state.denied.clear()
+    state.put_namespace("default")  # as in every cluster
     state.put_namespace(NAMESPACE)
     return running
 
@@ -200,3 +201,25 @@ def test_with_the_webhook_on_the_cleanup_stays_a_pre_delete_hook(cluster: Cluste
     assert hooks[f"MutatingWebhookConfiguration/{MWC_NAME}"] == (
         "post-install,post-upgrade,post-rollback"
     )
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_the_check_also_runs_when_the_release_namespace_is_still_to_be_created(
+    cluster: Cluster, helm: str
+):
+    """`helm install --create-namespace`, as the docs install: the release namespace does
+    not exist yet when Helm renders, but Helm does see the cluster (found trying issue 9:
+    the check was gated on the release namespace and so skipped)."""
+    cluster.state.delete("Namespace", "", NAMESPACE)
+    result = cluster.render(with_webhook(engineNamespaces=["missing"]), helm)
+    assert result.returncode != 0
+    assert "webhook.engineNamespaces: namespace missing does not exist" in result.stderr
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_listing_the_release_namespace_passes_before_create_namespace_makes_it(
+    cluster: Cluster, helm: str
+):
+    cluster.state.delete("Namespace", "", NAMESPACE)
+    result = cluster.render(with_webhook(engineNamespaces=[NAMESPACE]), helm)
+    assert result.returncode == 0, result.stderr

@@ -74,11 +74,15 @@ with --skip-schema-validation those are not checked.
 {{- $why := ternary " (the webhook is on because cacheBlendEngines has an entry and webhook.enabled is unset; set webhook.enabled: false to do without it)" "" (kindIs "invalid" $wh.enabled) -}}
 {{- $errors = append $errors (printf "webhook.tls.mode: is certManager, but this cluster does not serve the cert-manager.io/v1 API%s. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." $why) -}}
 {{- end -}}
-{{- /* engine_namespaces_exist: only when Helm sees the cluster (lookup finds the release
-namespace); helm template and --dry-run without a cluster skip it */ -}}
-{{- if and (include "lmcache.webhook.enabled" .) (lookup "v1" "Namespace" "" .Release.Namespace) -}}
+{{- /* engine_namespaces_exist: only when Helm sees the cluster; helm template and --dry-run
+without a cluster skip it (lookup answers empty for everything there). Seeing the cluster
+means finding the release namespace or, under `helm install --create-namespace` (created
+after rendering), the `default` namespace, which every cluster has and none can delete. */ -}}
+{{- $seesCluster := or (lookup "v1" "Namespace" "" .Release.Namespace) (lookup "v1" "Namespace" "" "default") -}}
+{{- if and (include "lmcache.webhook.enabled" .) $seesCluster -}}
 {{- range $ns := $wh.engineNamespaces -}}
-{{- if not (lookup "v1" "Namespace" "" $ns) -}}
+{{- /* the release namespace may be created by --create-namespace after rendering */ -}}
+{{- if and (ne $ns $.Release.Namespace) (not (lookup "v1" "Namespace" "" $ns)) -}}
 {{- $errors = append $errors (printf "webhook.engineNamespaces: namespace %s does not exist; create it first or remove it from the list (the webhook's Role there could not be created, and nothing of this release has been installed)" $ns) -}}
 {{- end -}}
 {{- end -}}
