@@ -17,6 +17,7 @@ import yaml
 
 from lmcache_k8s import lmcache_cli
 from tests.support import CI_VALUES, ROOT, ref, render
+from tests.webhook.test_examples import example_injected_args
 from webhook.modes import KEYS, MODES, Mode
 
 PYTHON = ROOT / ".tools" / "lmcache-cli" / "bin" / "python"
@@ -169,6 +170,12 @@ def test_every_injected_vllm_command_line_is_accepted_by_the_real_vllm():
         if not r["ok"]
     ]
     assert rejected == []
+
+
+def test_the_plain_injection_example_is_accepted_by_the_real_vllm():
+    """examples/vllm-lmcache-inject.yaml as the webhook injects it (tests/webhook/test_examples.py)."""
+    (result,) = real_cli([("vllm", example_injected_args())])
+    assert result["ok"], result["error"]
 
 
 def test_real_vllm_rejects_a_cudagraph_mode_flag():
