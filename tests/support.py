@@ -108,6 +108,21 @@ class Rendered:
         return [ref(d) for d in self.docs]
 
 
+def left_by_helm(doc: dict[str, Any], operation: str) -> bool:
+    """Whether `helm <operation>` ("install" or "upgrade") leaves this rendered object in
+    the cluster: every object that is not a hook, and that operation's own hooks unless they
+    are deleted once they succeed. A `pre-delete` hook (the webhook's cleanup Job) exists
+    only during `helm uninstall`."""
+    annotations = doc["metadata"].get("annotations") or {}
+    hooks = annotations.get("helm.sh/hook")
+    if not hooks:
+        return True
+    phases = {h.strip() for h in hooks.split(",")}
+    if not phases & {f"pre-{operation}", f"post-{operation}"}:
+        return False
+    return "hook-succeeded" not in annotations.get("helm.sh/hook-delete-policy", "")
+
+
 def ref(doc: dict[str, Any]) -> str:
     return f"{doc['kind']}/{doc['metadata']['name']}"
 

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from tests.fake_kube import CLUSTER_SCOPED, RECORDED, FakeKubeState
-from tests.support import render
+from tests.support import left_by_helm, render
 
 NAMESPACE = "capture"
 RELEASE = "cap"
@@ -148,7 +148,11 @@ class Cluster:
     def install(
         self, namespace: str = NAMESPACE, values: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        stored = [as_stored(doc, namespace) for doc in rendered(namespace, values)]
+        stored = [
+            as_stored(doc, namespace)
+            for doc in rendered(namespace, values)
+            if left_by_helm(doc, "install")
+        ]
         for obj in stored:
             self.state.put(obj)
         return stored

@@ -31,7 +31,7 @@ from tests.fake_kube import BY_KIND, FakeKube, FakeKubeState
 from tests.kubectl.conftest import TOKEN, write_kubeconfig
 from tests.kubectl.conftest import kube_tls as kube_tls  # noqa: PLC0414 (the fixture)
 from tests.migrate import operator_model
-from tests.support import render
+from tests.support import left_by_helm, render
 
 from .test_round_trip import EXAMPLES, TESTDATA
 
@@ -144,6 +144,8 @@ def _take_ownership(rest: Rest, values_file: Path, namespace: str, helm: str) ->
         release=RELEASE,
     )
     for doc in out.docs:
+        if not left_by_helm(doc, "upgrade"):
+            continue
         meta = doc["metadata"]
         meta.setdefault("annotations", {}).update(
             {"meta.helm.sh/release-name": RELEASE, "meta.helm.sh/release-namespace": namespace}
