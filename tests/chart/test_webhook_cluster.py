@@ -135,6 +135,16 @@ def _left_configuration() -> dict[str, Any]:
     }
 
 
+def _webhook_deployment() -> dict[str, Any]:
+    """The webhook's Deployment of the revision before the upgrade."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"{RELEASE}-lmcache-webhook", "namespace": NAMESPACE},
+        "spec": {},
+    }
+
+
 def _hooks(result: Rendered) -> dict[str, str]:
     return {
         f"{d['kind']}/{d['metadata']['name']}": (d["metadata"].get("annotations") or {}).get(
@@ -162,6 +172,7 @@ def test_turning_the_webhook_off_deletes_the_configuration_before_the_upgrade(
     the webhook off left it pointing at the deleted Service, and the new revision had no
     pre-delete hook to remove it on uninstall either."""
     cluster.state.put(_left_configuration())
+    cluster.state.put(_webhook_deployment())
     result = cluster.render(values, helm)
     assert result.returncode == 0, result.stderr
     cleanup = f"{RELEASE}-lmcache-webhook-cleanup"
@@ -183,6 +194,7 @@ def test_turning_the_webhook_off_deletes_the_configuration_before_the_upgrade(
 def test_an_engine_only_release_without_a_configuration_renders_no_cleanup(
     cluster: Cluster, helm: str
 ):
+    cluster.state.put(_webhook_deployment())
     result = cluster.render(PLAIN, helm)
     assert result.returncode == 0, result.stderr
     assert _hooks(result) == {}
@@ -223,3 +235,18 @@ def test_listing_the_release_namespace_passes_before_create_namespace_makes_it(
     cluster.state.delete("Namespace", "", NAMESPACE)
     result = cluster.render(with_webhook(engineNamespaces=[NAMESPACE]), helm)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_a_namespace_scoped_user_installs_engines_without_cluster_reads(
+    cluster: Cluster, helm: str
+):
+    """An engine-only release needs no cluster-scoped permission: with the webhook off,
+    the chart reads nothing at the cluster scope (Helm's `lookup` fails the render on a
+    403), and looks for a configuration to clean up only when the webhook's Deployment,
+    which only an earlier revision with the webhook made, is there."""
+    for plural in ("namespaces", "mutatingwebhookconfigurations"):
+        cluster.state.deny("get", plural)
+    result = cluster.render(PLAIN, helm)
+    assert result.returncode == 0, result.stderr
+    assert _hooks(result) == {}

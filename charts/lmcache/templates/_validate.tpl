@@ -78,8 +78,9 @@ with --skip-schema-validation those are not checked.
 without a cluster skip it (lookup answers empty for everything there). Seeing the cluster
 means finding the release namespace or, under `helm install --create-namespace` (created
 after rendering), the `default` namespace, which every cluster has and none can delete. */ -}}
-{{- $seesCluster := or (lookup "v1" "Namespace" "" .Release.Namespace) (lookup "v1" "Namespace" "" "default") -}}
-{{- if and (include "lmcache.webhook.enabled" .) $seesCluster -}}
+{{- /* `and` stops at the first false: without the webhook nothing is read at the cluster
+scope (an engine-only release needs no such permission; lookup fails the render on a 403) */ -}}
+{{- if and (include "lmcache.webhook.enabled" .) (or (lookup "v1" "Namespace" "" .Release.Namespace) (lookup "v1" "Namespace" "" "default")) -}}
 {{- range $ns := $wh.engineNamespaces -}}
 {{- /* the release namespace may be created by --create-namespace after rendering */ -}}
 {{- if and (ne $ns $.Release.Namespace) (not (lookup "v1" "Namespace" "" $ns)) -}}
