@@ -77,12 +77,12 @@ with --skip-schema-validation those are not checked.
 {{- /* engine_namespaces_exist: only when Helm sees the cluster; helm template and --dry-run
 without a cluster skip it (lookup answers empty for everything there). Seeing the cluster
 means finding the release namespace or, under `helm install --create-namespace` (created
-after rendering), the `default` namespace, which every cluster has and none can delete. */ -}}
-{{- /* `and` stops at the first false: without the webhook nothing is read at the cluster
-scope (an engine-only release needs no such permission; lookup fails the render on a 403) */ -}}
+after rendering), the `default` namespace, which every cluster has and none can delete.
+`and` stops at the first false: without the webhook nothing is read at the cluster scope
+(an engine-only release needs no such permission; lookup fails the render on a 403).
+The release namespace itself is never reported: --create-namespace makes it after rendering. */ -}}
 {{- if and (include "lmcache.webhook.enabled" .) (or (lookup "v1" "Namespace" "" .Release.Namespace) (lookup "v1" "Namespace" "" "default")) -}}
 {{- range $ns := $wh.engineNamespaces -}}
-{{- /* the release namespace may be created by --create-namespace after rendering */ -}}
 {{- if and (ne $ns $.Release.Namespace) (not (lookup "v1" "Namespace" "" $ns)) -}}
 {{- $errors = append $errors (printf "webhook.engineNamespaces: namespace %s does not exist; create it first or remove it from the list (the webhook's Role there could not be created, and nothing of this release has been installed)" $ns) -}}
 {{- end -}}
