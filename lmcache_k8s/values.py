@@ -349,6 +349,16 @@ from lmcache_k8s.networkpolicy_values import NetworkPolicyValues  # noqa: E402
 from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
+class Preflight(Strict):
+    enabled: bool = Field(
+        True,
+        description="Ask the cluster before installing (Helm `lookup`: the release namespace's"
+        " Pod Security label, each engine namespace, each RuntimeClass). Runs only under"
+        " `helm install`/`upgrade`, never `helm template`. Set false when the installing user"
+        " may not `get` Namespaces and RuntimeClasses: Helm fails the render on a 403.",
+    )
+
+
 class Values(Strict):
     global_: KubeObject = Field(default_factory=dict, alias="global")
     # Helm passes a parent chart's `condition: lmcache.enabled` switch down to the chart:
@@ -374,4 +384,9 @@ class Values(Strict):
     )
     networkPolicy: NetworkPolicyValues = Field(
         NetworkPolicyValues(), description="Who may reach each port (docs/security.md)."
+    )
+    preflight: Preflight = Field(
+        Preflight(),
+        description="Install-time checks against the live cluster (docs/webhook-install.md,"
+        " \"Preflight at install\").",
     )

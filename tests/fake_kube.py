@@ -9,7 +9,9 @@ bodies for 401/403/404 with the same message wording):
   in, notin), `fieldSelector` (=, ==, != on dotted paths) and `limit`/`continue` paging;
 - the pod and service proxy (`/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH`), answered
   from canned responses;
-- `/version`;
+- `/version`, and the legacy discovery documents (`/api`, `/api/v1`, `/apis`,
+  `/apis/GROUP/VERSION`) for the kinds above, which Helm needs before `lookup` and
+  `--dry-run=server` work;
 - writes, for the handover of docs/migrate.md: POST (create; 409 when it exists), PATCH
   (`application/merge-patch+json`; a DaemonSet's or Deployment's `spec.selector` is
   immutable: 422 as the API server words it) and DELETE with `propagationPolicy`
@@ -91,13 +93,79 @@ RESOURCES = {
         Resource("cert-manager.io", "v1", "Certificate", "certificates"),
         Resource("cert-manager.io", "v1", "Issuer", "issuers"),
         Resource("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"),
+        Resource("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses"),
     )
 }
 BY_KIND = {r.kind: r for r in RESOURCES.values()}
 # stored under namespace "" (GET /api/v1/namespaces/NAME, /apis/rbac.../clusterroles/NAME)
 CLUSTER_SCOPED = frozenset(
-    {"Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"}
+    {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "MutatingWebhookConfiguration",
+        "RuntimeClass",
+    }
 )
+
+_DISCOVERY = re.compile(r"^/(?:api|apis)(?:/(?P<rest>[^/]+(?:/[^/]+)?))?$")
+
+
+def discovery(path: str) -> dict[str, Any] | None:
+    """The legacy (unaggregated) discovery document at `path`, or None when it is none.
+
+    client-go asks for aggregated discovery first and falls back to these when the answer
+    is plain `application/json`, as a real API server older than 1.26 answers.
+    """
+    m = _DISCOVERY.match(path)
+    if m is None:
+        return None
+    rest = m["rest"]
+    if path.startswith("/api/") or path == "/api":
+        if rest is None:
+            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
+        group, version = "", rest
+    else:
+        groups: dict[str, list[str]] = {}
+        for r in RESOURCES.values():
+            if r.group and r.version not in groups.setdefault(r.group, []):
+                groups[r.group].append(r.version)
+        if rest is None:
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [
+                    {
+                        "name": g,
+                        "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                        "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
+                    }
+                    for g, vs in sorted(groups.items())
+                ],
+            }
+        group, _, version = rest.partition("/")
+        if not version:
+            return None
+    resources = [
+        {
+            "name": r.plural,
+            "singularName": r.kind.lower(),
+            "namespaced": r.kind not in CLUSTER_SCOPED,
+            "kind": r.kind,
+            "verbs": ["create", "delete", "get", "list", "patch"],
+        }
+        for r in RESOURCES.values()
+        if (r.group, r.version) == (group, version)
+    ]
+    if not resources:
+        return None
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
+
 
 _COLLECTION = re.compile(
     r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
@@ -418,6 +486,9 @@ class FakeKubeState:
             path = path.rstrip("/") or "/"
             if path == "/version":
                 return 200, json.loads((RECORDED / "version.json").read_text())
+            document = discovery(path)
+            if document is not None:
+                return 200, document
             m = _COLLECTION.match(path)
             if not m or m["plural"] not in RESOURCES:
                 return 404, status_body(

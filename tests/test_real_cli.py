@@ -10,12 +10,15 @@ import functools
 import json
 import os
 import subprocess
+from collections import Counter
 
 import pytest
 import yaml
 
 from lmcache_k8s import lmcache_cli
 from tests.support import CI_VALUES, ROOT, ref, render
+from tests.webhook.test_examples import example_injected_args
+from webhook.modes import KEYS, MODES, Mode
 
 PYTHON = ROOT / ".tools" / "lmcache-cli" / "bin" / "python"
 PROBE = ROOT / "tests" / "real_cli_probe.py"
@@ -132,30 +135,47 @@ def test_the_post_renderer_asks_lmcache_cli_for_the_real_clis_verdict(subcommand
 # -- vLLM: the command lines the injection webhook produces -----------------------------------
 
 GOLDEN = ROOT / "tests" / "webhook" / "testdata"
-INJECTED = "lmcache.ai/cacheblend-injected"
+KV_TRANSFER_CONFIG = "--kv-transfer-config"
 
 
-def injected_vllm_command_lines() -> list[tuple[str, list[str]]]:
-    """(case, args) of the target container of every golden pod the webhook injected."""
+def injected_vllm_command_lines() -> list[tuple[str, Mode, list[str]]]:
+    """(case, mode, args) of the target container of every golden pod the webhook injected,
+    in either mode: the container that received `--kv-transfer-config` (both modes add it;
+    a pod that already had it is skipped, so only the webhook's own is there)."""
     found = []
     for path in sorted(GOLDEN.glob("*.injected.yaml")):
         pod = yaml.safe_load(path.read_text())
-        if pod["metadata"].get("annotations", {}).get(INJECTED) != "true":
-            continue  # a skip: nothing was appended
-        for container in pod["spec"]["containers"]:
-            if any(m.get("mountPath") == "/cb-plugin" for m in container.get("volumeMounts", [])):
-                found.append((path.name, [str(a) for a in container.get("args", [])]))
+        annotations = pod["metadata"].get("annotations") or {}
+        for mode in MODES:
+            if annotations.get(KEYS[mode].injected_annotation) != "true":
+                continue  # a skip, or the other mode: nothing was appended
+            for container in pod["spec"]["containers"]:
+                args = [str(a) for a in container.get("args") or []]
+                if KV_TRANSFER_CONFIG in args:
+                    found.append((path.name, mode, args))
     return found
 
 
 def test_every_injected_vllm_command_line_is_accepted_by_the_real_vllm():
     lines = injected_vllm_command_lines()
-    assert len(lines) >= 8, "the golden cases should cover every injection"
-    results = real_cli([("vllm", args) for _, args in lines])
+    by_mode = Counter(mode for _, mode, _ in lines)
+    # Found trying issue 9: the LMCache mode's goldens were left out (only containers with
+    # the CacheBlend plugin mount were collected).
+    assert by_mode[Mode.CACHEBLEND] >= 8, "the golden cases should cover every injection"
+    assert by_mode[Mode.LMCACHE] >= 4, "and the LMCache mode's injections"
+    results = real_cli([("vllm", args) for _, _, args in lines])
     rejected = [
-        f"{case}: {r['error']}" for (case, _), r in zip(lines, results, strict=True) if not r["ok"]
+        f"{case}: {r['error']}"
+        for (case, _, _), r in zip(lines, results, strict=True)
+        if not r["ok"]
     ]
     assert rejected == []
+
+
+def test_the_plain_injection_example_is_accepted_by_the_real_vllm():
+    """examples/vllm-lmcache-inject.yaml as the webhook injects it (tests/webhook/test_examples.py)."""
+    (result,) = real_cli([("vllm", example_injected_args())])
+    assert result["ok"], result["error"]
 
 
 def test_real_vllm_rejects_a_cudagraph_mode_flag():

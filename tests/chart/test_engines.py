@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from postrender.consumers import CHECKSUM_PREFIX
 from tests.chart.helpers import (
     args,
     container,
@@ -511,6 +512,15 @@ def test_notes_say_how_to_connect_vllm_and_warn_about_node_local_traffic():
     assert '--kv-transfer-config "$(cat /etc/lmcache/kv-transfer-config.json)"' in text
     assert "internalTrafficPolicy Local" in text
     assert "not ready" in text
+
+
+def test_notes_say_which_vllm_workloads_roll_when_the_connection_changes():
+    """Issue 9: consumers in the release roll by the post-renderer's checksum annotation;
+    the NOTES say so, and how to roll one outside the release (found missing trying it)."""
+    text = notes({"engines": {"my-cache": engine()}})
+    assert f"{CHECKSUM_PREFIX}N-connection" in text
+    assert "outside this release does not roll" in text
+    assert "kubectl -n <namespace> rollout restart deployment/" in text
 
 
 def test_notes_of_an_empty_release_say_what_to_add():

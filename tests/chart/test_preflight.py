@@ -216,3 +216,27 @@ def test_the_preflight_agrees_with_the_pod_security_evaluator(values, level):
 def test_an_enforce_value_pod_security_cannot_parse_counts_as_restricted():
     found = errors(render(BASELINE_ENGINE, cluster(namespace(NAMESPACE, "strict"), NVIDIA)))
     assert len(found) == 1 and 'enforces Pod Security "restricted"' in found[0]
+
+
+def test_preflight_false_asks_nothing():
+    # A user who may not read Namespaces or RuntimeClasses: Helm's lookup would fail the
+    # render on the 403, so preflight.enabled: false skips every question.
+    values = {
+        **HOST_ENGINE,
+        "webhook": {"enabled": True, "engineNamespaces": ["team-a"]},
+        "preflight": {"enabled": False},
+    }
+    assert render(values, cluster(namespace(NAMESPACE, "restricted"))).ok
+
+
+def test_under_create_namespace_the_default_namespace_shows_the_cluster():
+    # `helm install --create-namespace` renders before it creates the release namespace:
+    # the checks still run (found through `default`), and never report that namespace.
+    values = {
+        **HOST_ENGINE,
+        "webhook": {"enabled": True, "engineNamespaces": [NAMESPACE, "team-a"]},
+    }
+    found = errors(render(values, cluster(namespace("default"), NVIDIA)))
+    assert [line.split(";", 1)[0] for line in found] == [
+        "webhook.engineNamespaces: namespace team-a does not exist"
+    ]

@@ -60,7 +60,7 @@ SELECTOR = {
     "app.kubernetes.io/component": "webhook",
 }
 HOOK_ANNOTATIONS = {
-    "helm.sh/hook": "post-install,post-upgrade",
+    "helm.sh/hook": "post-install,post-upgrade,post-rollback",
     "helm.sh/hook-delete-policy": "before-hook-creation",
 }
 CONFIGMAP_GET = [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]
@@ -229,8 +229,10 @@ def test_each_mode_has_its_entry_and_path():
 
 
 def test_the_configuration_is_created_after_everything_else():
+    """After install and upgrade, and again after a rollback to a revision with the webhook
+    (an upgrade in between may have turned it off and deleted the configuration)."""
     annotations = mwc(scenario("certmanager"))["metadata"]["annotations"]
-    assert annotations["helm.sh/hook"] == "post-install,post-upgrade"
+    assert annotations["helm.sh/hook"] == "post-install,post-upgrade,post-rollback"
     assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation"
 
 

@@ -79,15 +79,24 @@ with --skip-schema-validation those are not checked.
 {{- $errors = append $errors (printf "webhook.tls.mode: is certManager, but this cluster does not serve the cert-manager.io/v1 API%s. Install cert-manager (https://cert-manager.io/docs/installation/) first; or, when rendering offline with helm template, pass --api-versions cert-manager.io/v1 (for helm lint, set webhook.tls.certManager.trustCRDsExist=true); or set webhook.tls.mode to helm (the chart generates the certificate) or secret (you provide it)." $why) -}}
 {{- end -}}
 {{- /* The preflight: what the API server would refuse after the install had begun. It runs
-only when Helm sees the cluster (the release namespace is found); helm template and a
-client-side --dry-run see none, so GitOps renders are unchanged. Every question goes through
-"lmcache.lookup" (_lookup.tpl), the seam tests stub. */ -}}
-{{- $releaseNS := include "lmcache.lookup" (list "v1" "Namespace" "" .Release.Namespace) | default "{}" | fromJson -}}
-{{- if $releaseNS -}}
-{{- /* engine_namespaces_exist: before any object (the webhook's Roles there) is created */ -}}
+only when Helm sees the cluster: the release namespace is found or, under `helm install
+--create-namespace` (which creates it after rendering), the `default` namespace, which every
+cluster has. helm template and a client-side --dry-run see none, so GitOps renders are
+unchanged. Every question goes through "lmcache.lookup" (_lookup.tpl), the seam tests stub.
+preflight.enabled: false skips it for users who may not read cluster-scoped objects (lookup
+fails the render on a 403). */ -}}
+{{- $releaseNS := dict -}}
+{{- $seesCluster := false -}}
+{{- if .Values.preflight.enabled -}}
+{{- $releaseNS = include "lmcache.lookup" (list "v1" "Namespace" "" .Release.Namespace) | default "{}" | fromJson -}}
+{{- $seesCluster = or $releaseNS (include "lmcache.lookup" (list "v1" "Namespace" "" "default")) -}}
+{{- end -}}
+{{- if $seesCluster -}}
+{{- /* engine_namespaces_exist: before any object (the webhook's Roles there) is created; the
+release namespace itself is never reported (--create-namespace makes it after rendering) */ -}}
 {{- if include "lmcache.webhook.enabled" . -}}
 {{- range $ns := $wh.engineNamespaces -}}
-{{- if not (include "lmcache.lookup" (list "v1" "Namespace" "" $ns)) -}}
+{{- if and (ne $ns $.Release.Namespace) (not (include "lmcache.lookup" (list "v1" "Namespace" "" $ns))) -}}
 {{- $errors = append $errors (printf "webhook.engineNamespaces: namespace %s does not exist; create it first or remove it from the list (the webhook's Role there could not be created, and nothing of this release has been installed)" $ns) -}}
 {{- end -}}
 {{- end -}}
