@@ -388,5 +388,5 @@ class Values(Strict):
     preflight: Preflight = Field(
         Preflight(),
         description="Install-time checks against the live cluster (docs/webhook-install.md,"
-        " \"Preflight at install\").",
+        ' "Preflight at install").',
     )
