@@ -94,7 +94,11 @@ client-side --dry-run see none, so GitOps renders are unchanged. Every question 
 {{- end -}}
 {{- $level := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" $releaseNS -}}
 {{- /* Pod Security reads a value it cannot parse as its strictest level */ -}}
-{{- if and $level (not (has $level (list "privileged" "baseline" "restricted"))) -}}{{- $level = "restricted" -}}{{- end -}}
+{{- $levelWords := printf "%q" $level -}}
+{{- if and $level (not (has $level (list "privileged" "baseline" "restricted"))) -}}
+{{- $levelWords = printf "%q (not a level Pod Security knows, so it applies \"restricted\")" $level -}}
+{{- $level = "restricted" -}}
+{{- end -}}
 {{- range $e := $entries -}}
 {{- $base := printf "%s.%s" $e.kind $e.name -}}
 {{- $s := $e.spec -}}
@@ -113,10 +117,19 @@ proves the two agree). */ -}}
 {{- range $s.volumes -}}{{- if hasKey . "hostPath" -}}{{- $hostPaths = append $hostPaths (toString .hostPath.path) -}}{{- end -}}{{- end -}}
 {{- if $hostPaths -}}{{- $baseline = append $baseline (printf "hostPath volumes (%s)" (join ", " $hostPaths)) -}}{{- end -}}
 {{- if and (eq $level "baseline") $baseline -}}
-{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"baseline\", which rejects this entry's pods (%s); set ipc: isolated and privileged: false, which baseline admits (gpuVendor amd cannot: it needs the host's device nodes), or label the namespace pod-security.kubernetes.io/enforce=privileged" $base $.Release.Namespace (join ", " $baseline)) -}}
+{{- /* the fix names only what this entry breaks: its mode, its vendor, its own hostPath volumes */ -}}
+{{- $fixes := list -}}
+{{- $amd := and $engine (eq $s.gpuVendor "amd") -}}
+{{- $settings := list -}}
+{{- if and $engine (eq $s.ipc "host") -}}{{- $settings = append $settings "ipc: isolated" -}}{{- end -}}
+{{- if and $engine $s.privileged -}}{{- $settings = append $settings "privileged: false" -}}{{- end -}}
+{{- if $settings -}}{{- $fixes = append $fixes (printf "set %s" (join " and " $settings)) -}}{{- end -}}
+{{- if gt (len $hostPaths) (ternary 2 0 $amd) -}}{{- $fixes = append $fixes (printf "remove the hostPath volumes from %s.volumes" $base) -}}{{- end -}}
+{{- $fix := ternary "gpuVendor amd needs a privileged container and the host's device nodes, which baseline never admits: label the namespace pod-security.kubernetes.io/enforce=privileged" (printf "%s, or label the namespace pod-security.kubernetes.io/enforce=privileged" (join " and " $fixes)) $amd -}}
+{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"baseline\", which rejects this entry's pods (%s); %s" $base $.Release.Namespace (join ", " $baseline) $fix) -}}
 {{- else if eq $level "restricted" -}}
 {{- $restricted := concat $baseline (ternary (list "runAsNonRoot unset: the lmcache image runs as root" "allowPrivilegeEscalation not false" "capabilities not dropping ALL" "no seccompProfile") (list "runAsNonRoot unset: the lmcache image runs as root") $engine) -}}
-{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"restricted\", which rejects this entry's pods (%s); label the namespace pod-security.kubernetes.io/enforce=baseline (it admits coordinators, and engines with ipc: isolated and privileged: false) or privileged (every mode)" $base $.Release.Namespace (join ", " $restricted)) -}}
+{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security %s, which rejects this entry's pods (%s); label the namespace pod-security.kubernetes.io/enforce=baseline (it admits coordinators, and engines with ipc: isolated and privileged: false) or privileged (every mode)" $base $.Release.Namespace $levelWords (join ", " $restricted)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
