@@ -632,3 +632,15 @@ def test_notes_tell_an_amd_user_the_default_image_is_built_for_cuda():
     rocm = engine(gpuVendor="amd", image={"repository": "example.com/lmcache-rocm"})
     assert cuda not in notes({"engines": {"my-cache": rocm}})
     assert "built for CUDA" not in notes({"engines": {"my-cache": engine()}})
+
+
+def test_notes_step_two_names_only_the_ipc_modes_the_release_has():
+    from tests.chart.helpers import notes
+
+    host = notes({"engines": {"a": engine()}})
+    isolated = notes({"engines": {"a": engine(ipc="isolated", privileged=False)}})
+    both = notes({"engines": {"a": engine(ipc="isolated"), "b": engine()}})
+    assert "2. set hostIPC: true on the vLLM pod (CUDA IPC with the server needs it);\n" in host
+    assert "2. give the vLLM pod a memory-backed emptyDir" in isolated
+    assert "hostIPC: true" not in isolated
+    assert "2. set hostIPC: true" in both and "for an engine\n     with ipc: isolated" in both
