@@ -365,6 +365,16 @@ class Values(Strict):
     nameOverride: str = ""
     fullnameOverride: str = ""
     clusterDomain: str = Field("cluster.local", min_length=1)
+    # Helm's `lookup` fails the whole render on any error but NotFound (helm/helm
+    # pkg/engine/lookup_func.go), so an installer who may not `get` RuntimeClasses (cluster
+    # scope; a namespace admin) or Namespaces could not install at all: this turns it off.
+    preflight: bool = Field(
+        True,
+        description="Ask the cluster before installing (`helm install`/`upgrade` only; see"
+        ' docs/webhook-install.md, "Preflight at install"). `false` skips every such check,'
+        " for an installer whom RBAC forbids to `get` RuntimeClasses or Namespaces (the"
+        " install then fails with `error calling lookup: ... is forbidden`).",
+    )
     engines: dict[Name, EngineSpec] = {}
     cacheBlendEngines: dict[Name, CacheBlendSpec] = {}
     coordinators: dict[Name, CoordinatorSpec] = {}

@@ -59,17 +59,20 @@ def cluster(*objects: dict[str, Any]) -> str:
 
 
 @functools.cache
-def stubbed_chart(table: str) -> Path:
-    """A copy of the chart whose seam answers from `table` (cached per table)."""
+def stubbed_chart(seam: str) -> Path:
+    """A copy of the chart whose seam is `seam` (cached per seam)."""
     root = Path(tempfile.mkdtemp(prefix="lmcache-preflight-")) / "lmcache"
     shutil.copytree(CHART, root)
-    (root / SEAM).write_text(STUB.replace("TABLE", table))
+    (root / SEAM).write_text(seam)
     return root
 
 
-def render(values: dict[str, Any] | Path, table: str | None, helm: str = "helm3") -> Rendered:
-    """`helm template` of the chart (the real seam when `table` is None, else the stub)."""
-    chart = CHART if table is None else stubbed_chart(table)
+def render(
+    values: dict[str, Any] | Path, table: str | None, helm: str = "helm3", seam: str = STUB
+) -> Rendered:
+    """`helm template` of the chart: the real seam when `table` is None, else `seam` (by
+    default the stub answering from `table`)."""
+    chart = CHART if table is None else stubbed_chart(seam.replace("TABLE", table))
     args = [helm_binary(helm), "template", RELEASE, str(chart), "--namespace", NAMESPACE]
     for api in API_VERSIONS:
         args += ["--api-versions", api]
@@ -255,3 +258,21 @@ def test_the_baseline_fix_names_only_what_the_entry_breaks(fields, broken, fix):
     (found,) = errors(render(values, cluster(namespace(NAMESPACE, "baseline"), NVIDIA)))
     assert f"rejects this entry's pods {broken}{fix}" in found
     assert found.endswith("pod-security.kubernetes.io/enforce=privileged")
+
+
+# Helm's lookup fails the whole render on any error but NotFound (helm/helm
+# pkg/engine/lookup_func.go): here, RBAC forbidding the installer to get a RuntimeClass.
+FORBIDDEN = """{{- define "lmcache.lookup" -}}
+{{- fail "error calling lookup: runtimeclasses.node.k8s.io is forbidden" -}}
+{{- end -}}
+"""
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_preflight_false_asks_the_cluster_nothing(helm):
+    values = {**BASELINE_ENGINE, "coordinators": {"fleet": {}}}
+    forbidden = render(values, "", helm, seam=FORBIDDEN)
+    assert not forbidden.ok and "is forbidden" in forbidden.stderr
+    off = render({**values, "preflight": False}, "", helm, seam=FORBIDDEN)
+    assert off.ok, off.stderr
+    assert off.stdout == render(values, None, helm).stdout

@@ -82,7 +82,10 @@ with --skip-schema-validation those are not checked.
 only when Helm sees the cluster (the release namespace is found); helm template and a
 client-side --dry-run see none, so GitOps renders are unchanged. Every question goes through
 "lmcache.lookup" (_lookup.tpl), the seam tests stub. */ -}}
-{{- $releaseNS := include "lmcache.lookup" (list "v1" "Namespace" "" .Release.Namespace) | default "{}" | fromJson -}}
+{{- $releaseNS := dict -}}
+{{- if .Values.preflight -}}
+{{- $releaseNS = include "lmcache.lookup" (list "v1" "Namespace" "" .Release.Namespace) | default "{}" | fromJson -}}
+{{- end -}}
 {{- if $releaseNS -}}
 {{- /* engine_namespaces_exist: before any object (the webhook's Roles there) is created */ -}}
 {{- if include "lmcache.webhook.enabled" . -}}
@@ -117,7 +120,7 @@ proves the two agree). */ -}}
 {{- range $s.volumes -}}{{- if hasKey . "hostPath" -}}{{- $hostPaths = append $hostPaths (toString .hostPath.path) -}}{{- end -}}{{- end -}}
 {{- if $hostPaths -}}{{- $baseline = append $baseline (printf "hostPath volumes (%s)" (join ", " $hostPaths)) -}}{{- end -}}
 {{- if and (eq $level "baseline") $baseline -}}
-{{- /* the fix names only what this entry breaks: its mode, its vendor, its own hostPath volumes */ -}}
+{{- /* The fix names only what this entry breaks: its mode, its vendor, its own hostPath volumes */ -}}
 {{- $fixes := list -}}
 {{- $amd := and $engine (eq $s.gpuVendor "amd") -}}
 {{- $settings := list -}}
