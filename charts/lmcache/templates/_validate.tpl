@@ -162,6 +162,12 @@ WARNING rules of lmcache_k8s/relations.py, with their words. NOTES.txt prints th
 {{- $warnings = append $warnings (printf "coordinators.%s.replicas: %s replicas do not share the in-memory registry; engines will see different fleets" $e.name (include "lmcache.int" $e.spec.replicas)) -}}
 {{- end -}}
 {{- end -}}
+{{- /* coordinator_not_best_effort */ -}}
+{{- range $e := include "lmcache.entries" (list . "coordinators") | fromJsonArray -}}
+{{- if not (or $e.spec.resources.requests $e.spec.resources.limits) -}}
+{{- $warnings = append $warnings (printf "coordinators.%s.resources: sets no requests or limits, so the pod is BestEffort: evicted first under node pressure, losing the in-memory fleet registry; keep the default or set requests" $e.name) -}}
+{{- end -}}
+{{- end -}}
 {{- /* blend_engines_report_events */ -}}
 {{- range $e := include "lmcache.entries" (list . "cacheBlendEngines") | fromJsonArray -}}
 {{- if and (kindIs "map" $e.spec.coordinator) (eq (toString $e.spec.coordinator.l2EventReporting) "false") -}}
