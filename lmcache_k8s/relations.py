@@ -420,6 +420,32 @@ def single_coordinator_replica(values: dict[str, Any]) -> Iterator[Issue]:
             )
 
 
+# A pod whose containers set neither requests nor limits is BestEffort: the kubelet evicts it
+# first under node pressure, and a coordinator loses its in-memory fleet registry with it.
+BEST_EFFORT_COORDINATOR = (
+    "sets no requests or limits, so the pod is BestEffort: evicted first under node pressure,"
+    " losing the in-memory fleet registry; keep the default or set requests"
+)
+
+
+@rule(
+    Doc(
+        ("coordinators",),
+        "resources",
+        "a warning when it sets neither `requests` nor `limits` (`{}`): the pod would be"
+        " BestEffort",
+    ),
+    chart=Chart.WARNING,
+)
+def coordinator_not_best_effort(values: dict[str, Any]) -> Iterator[Issue]:
+    for _, name, spec in _entries(values, ("coordinators",)):
+        resources = _get(spec, "resources")
+        if isinstance(resources, dict) and not (
+            resources.get("requests") or resources.get("limits")
+        ):
+            yield Issue(f"coordinators.{name}.resources", BEST_EFFORT_COORDINATOR)
+
+
 @rule(
     Doc(
         ("cacheBlendEngines",),

@@ -135,7 +135,10 @@ class CoordinatorRef(Strict):
 # `--isolated-ipc` (timeline-semaphore events, no shared IPC namespace or /dev/shm).
 IPCMode = Literal["host", "isolated"]
 ISOLATED_IPC_FLAG = "--isolated-ipc"
-QUANTITY_PATTERN = r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+# A positive Kubernetes quantity with a unit: "0" is a size limit of none (tmpfs then takes
+# up to the pod's memory) and a bare number is bytes ("16" is one page, not 16Gi); both
+# leave vLLM without the /dev/shm it needs, so neither is accepted.
+QUANTITY_PATTERN = r"^([1-9][0-9]*(\.[0-9]+)?|0\.[0-9]*[1-9][0-9]*)(Ki|Mi|Gi|Ti|k|M|G|T)$"
 
 # What the GPU vendor changes in an engine pod; the chart reads this table from the generated
 # `lmcache.defaults.gpuVendors`, the post-renderer from here. The engine serves every GPU of
@@ -245,7 +248,8 @@ class EngineSpec(PodShape):
     consumerShmSizeLimit: str = Field(
         "16Gi",
         pattern=QUANTITY_PATTERN,
-        description="With `ipc: isolated`: sizeLimit of the memory-backed emptyDir a vLLM"
+        description="A positive quantity with a unit (`512Mi`, `1.5Gi`; not `0` or a bare"
+        " byte count). With `ipc: isolated`: sizeLimit of the memory-backed emptyDir a vLLM"
         " consumer gets at /dev/shm instead of the host's (the post-renderer and the webhook"
         " read it from the connection's `consumer-shm-size-limit`).",
     )
@@ -350,6 +354,9 @@ from lmcache_k8s.webhook_values import WebhookValues  # noqa: E402
 
 
 class Preflight(Strict):
+    # Helm's `lookup` fails the whole render on any error but NotFound (helm/helm
+    # pkg/engine/lookup_func.go): an installer who may not `get` RuntimeClasses or
+    # Namespaces (cluster scope; a namespace admin) could not install at all without this.
     enabled: bool = Field(
         True,
         description="Ask the cluster before installing (Helm `lookup`: the release namespace's"

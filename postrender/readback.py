@@ -81,6 +81,8 @@ def read_back(workload: Workload) -> ReadBack:
         coordinator.setdefault("l2EventReporting", False)
     _read_env(out, program)
     _read_replicas(out)
+    if workload.values_map == "coordinators":
+        _read_coordinator_resources(out, program)
     if workload.is_engine:
         _read_gpu_vendor(out)
     return out
@@ -274,6 +276,13 @@ def _read_gpu_vendor(out: ReadBack) -> None:
             context = as_dict(program.container.get("securityContext")) if program else {}
             out.entry["privileged"] = context.get("privileged") is True
             return
+
+
+def _read_coordinator_resources(out: ReadBack, program: Program) -> None:
+    """The coordinator container's resources (absent is `{}`, a BestEffort pod, which the
+    rule coordinator_not_best_effort warns about); an engine's are enforced elsewhere."""
+    resources = program.container.get("resources")
+    out.entry["resources"] = resources if isinstance(resources, dict) else {}
 
 
 def _read_replicas(out: ReadBack) -> None:

@@ -225,11 +225,16 @@ def _check_connection_mirrors(rb: ReadBack, issues: list[Issue]) -> None:
         if got[key] != value:
             flag = MIRRORED_EXTRA_CONFIG[key].flag
             shown = "absent, so the connector's default" if key not in extra else "says"
+            # JSON words for the ConfigMap (true, "blake3"); a boolean flag is there or not
+            if isinstance(value, bool):
+                server = f"{'with' if value else 'without'} {flag}"
+            else:
+                server = f"with {flag} {value}"
             issues.append(
                 Issue(
                     f"{rb.workload.base}.{'.'.join(MIRRORED_EXTRA_CONFIG[key].field)}",
-                    f"{rb.connection.ref}: {key} {shown} {got[key]!r}, but the server runs"
-                    f" with {flag} {value!r}; vLLM's connector must match it",
+                    f"{rb.connection.ref}: {key} {shown} {json.dumps(got[key])}, but the server"
+                    f" runs {server}; vLLM's connector must match it",
                     rb.workload.obj.ref,
                 )
             )

@@ -118,7 +118,8 @@ def parse_connection_data(namespace: str, name: str, data: Mapping[str, Any]) ->
         size = DEFAULT_SHM_SIZE_LIMIT
     elif not isinstance(size, str) or not re.fullmatch(QUANTITY_PATTERN, size):
         raise EngineConfigError(
-            f"{where} {CONSUMER_SHM_SIZE_KEY}: must be a quantity such as 16Gi (got {size!r})"
+            f"{where} {CONSUMER_SHM_SIZE_KEY}: must be a positive quantity with a unit,"
+            f" such as 16Gi (got {size!r})"
         )
     return EngineConfig(namespace, name, compact_json(kv), injection, isolated, size)
 

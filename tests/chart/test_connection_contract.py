@@ -87,3 +87,31 @@ def test_the_post_renderer_refuses_a_connection_that_drops_a_non_default_key(key
     assert any(key in e and MIRRORED_EXTRA_CONFIG[key].flag in e for e in outcome.errors), (
         outcome.errors
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        (
+            "lmcache.mp.hash_algorithm",
+            'lmcache.mp.hash_algorithm absent, so the connector\'s default "blake3", but the'
+            " server runs with --hash-algorithm sha256_cbor;",
+        ),
+        (
+            "lmcache.mp.isolated_ipc",
+            "lmcache.mp.isolated_ipc absent, so the connector's default false, but the server"
+            " runs with --isolated-ipc;",
+        ),
+    ],
+)
+def test_the_mismatch_is_told_in_json_and_command_line_words(key, words):
+    # what the user sees in the ConfigMap (JSON: false, "blake3") and on the command line (a
+    # boolean flag is there or not), never Python's False or 'blake3'
+    docs = copy.deepcopy(ok(values_for("non-default", False)).docs)  # ok() output is cached
+    for doc in docs:
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "e-connection":
+            kv = json.loads(doc["data"]["kv-transfer-config.json"])
+            del kv["kv_connector_extra_config"][key]
+            doc["data"]["kv-transfer-config.json"] = json.dumps(kv, indent=2, sort_keys=True)
+    (error,) = process(yaml.safe_dump_all(docs)).errors
+    assert words in error, error

@@ -256,3 +256,20 @@ def test_notes_warn_about_several_replicas_and_a_tight_instance_timeout():
     assert "coordinators.fleet.replicas: 2 replicas do not share the in-memory registry" in text
     assert "coordinators.fleet.instanceTimeout: 10s is less than 3x the heartbeat" in text
     assert "Deployment fleet" in text
+
+
+def test_a_best_effort_coordinator_is_warned_about_by_notes_and_the_post_renderer():
+    from lmcache_k8s.relations import BEST_EFFORT_COORDINATOR
+    from lmcache_k8s.validate import warn_values
+    from tests.support import run_postrender
+
+    warning = f"coordinators.fleet.resources: {BEST_EFFORT_COORDINATOR}"
+    bare = {"coordinators": {"fleet": {"resources": {}}}}
+    assert [str(w) for w in warn_values(bare)] == [warning]
+    assert warning in notes(bare)
+    assert warning in run_postrender(ok(bare).stdout).stderr
+    # the default requests, or limits alone (Kubernetes copies them to requests), are fine
+    for fine in ({}, {"resources": {"limits": {"memory": "1Gi"}}}):
+        values = {"coordinators": {"fleet": fine}}
+        assert warn_values(values) == [] and "BestEffort" not in notes(values)
+        assert "BestEffort" not in run_postrender(ok(values).stdout).stderr

@@ -621,7 +621,36 @@ def test_notes_tell_an_amd_user_to_set_a_node_selector():
     from tests.chart.helpers import notes
 
     text = notes({"engines": {"my-cache": engine(gpuVendor="amd")}})
-    assert "no\n    nodeSelector is set, so the DaemonSet runs on every node" in text
+    assert "no nodeSelector is set, so the DaemonSet runs\n    on every node" in text
     labelled = notes({"engines": {"my-cache": engine(gpuVendor="amd", nodeSelector={"a": "b"})}})
     assert "gpuVendor: amd" in labelled and "runs on every node" not in labelled
     assert "gpuVendor" not in notes({"engines": {"my-cache": engine()}})
+    # an AMD engine is never admitted by baseline, so its line does not suggest it
+    assert "enforce label); ipc: isolated with privileged: false passes" not in text
+    assert "enforce label); ipc: isolated with privileged: false passes" in notes(
+        {"engines": {"my-cache": engine()}}
+    )
+
+
+def test_notes_tell_an_amd_user_the_default_image_is_built_for_cuda():
+    from tests.chart.helpers import blend, notes
+
+    cuda = "The image lmcache/vllm-openai is built for CUDA"
+    assert cuda in notes({"engines": {"my-cache": engine(gpuVendor="amd")}})
+    no_webhook = {"webhook": {"enabled": False}}
+    assert cuda in notes({"cacheBlendEngines": {"cb": blend(gpuVendor="amd")}, **no_webhook})
+    rocm = engine(gpuVendor="amd", image={"repository": "example.com/lmcache-rocm"})
+    assert cuda not in notes({"engines": {"my-cache": rocm}})
+    assert "built for CUDA" not in notes({"engines": {"my-cache": engine()}})
+
+
+def test_notes_step_two_names_only_the_ipc_modes_the_release_has():
+    from tests.chart.helpers import notes
+
+    host = notes({"engines": {"a": engine()}})
+    isolated = notes({"engines": {"a": engine(ipc="isolated", privileged=False)}})
+    both = notes({"engines": {"a": engine(ipc="isolated"), "b": engine()}})
+    assert "2. set hostIPC: true on the vLLM pod (CUDA IPC with the server needs it);\n" in host
+    assert "2. give the vLLM pod a memory-backed emptyDir" in isolated
+    assert "hostIPC: true" not in isolated
+    assert "2. set hostIPC: true" in both and "for an engine\n     with ipc: isolated" in both

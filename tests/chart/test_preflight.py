@@ -59,17 +59,20 @@ def cluster(*objects: dict[str, Any]) -> str:
 
 
 @functools.cache
-def stubbed_chart(table: str) -> Path:
-    """A copy of the chart whose seam answers from `table` (cached per table)."""
+def stubbed_chart(seam: str) -> Path:
+    """A copy of the chart whose seam is `seam` (cached per seam)."""
     root = Path(tempfile.mkdtemp(prefix="lmcache-preflight-")) / "lmcache"
     shutil.copytree(CHART, root)
-    (root / SEAM).write_text(STUB.replace("TABLE", table))
+    (root / SEAM).write_text(seam)
     return root
 
 
-def render(values: dict[str, Any] | Path, table: str | None, helm: str = "helm3") -> Rendered:
-    """`helm template` of the chart (the real seam when `table` is None, else the stub)."""
-    chart = CHART if table is None else stubbed_chart(table)
+def render(
+    values: dict[str, Any] | Path, table: str | None, helm: str = "helm3", seam: str = STUB
+) -> Rendered:
+    """`helm template` of the chart: the real seam when `table` is None, else `seam` (by
+    default the stub answering from `table`)."""
+    chart = CHART if table is None else stubbed_chart(seam.replace("TABLE", table))
     args = [helm_binary(helm), "template", RELEASE, str(chart), "--namespace", NAMESPACE]
     for api in API_VERSIONS:
         args += ["--api-versions", api]
@@ -162,8 +165,7 @@ def test_baseline_rejects_a_host_mode_engine_with_the_fix(helm):
     assert found == [
         f'engines.my-cache: namespace {NAMESPACE} enforces Pod Security "baseline", which'
         " rejects this entry's pods (hostIPC, a privileged container); set ipc: isolated and"
-        " privileged: false, which baseline admits (gpuVendor amd cannot: it needs the host's"
-        " device nodes), or label the namespace pod-security.kubernetes.io/enforce=privileged"
+        " privileged: false, or label the namespace pod-security.kubernetes.io/enforce=privileged"
     ]
     assert render(BASELINE_ENGINE, cluster(namespace(NAMESPACE, "baseline"), NVIDIA), helm).ok
     assert render(HOST_ENGINE, cluster(namespace(NAMESPACE, "privileged"), NVIDIA), helm).ok
@@ -214,8 +216,66 @@ def test_the_preflight_agrees_with_the_pod_security_evaluator(values, level):
 
 
 def test_an_enforce_value_pod_security_cannot_parse_counts_as_restricted():
-    found = errors(render(BASELINE_ENGINE, cluster(namespace(NAMESPACE, "strict"), NVIDIA)))
-    assert len(found) == 1 and 'enforces Pod Security "restricted"' in found[0]
+    found = errors(render(BASELINE_ENGINE, cluster(namespace(NAMESPACE, "Baseline"), NVIDIA)))
+    # the message quotes the label as written, so the user sees why it is not "baseline"
+    assert len(found) == 1
+    assert (
+        'enforces Pod Security "Baseline" (not a level Pod Security knows, so it applies'
+        ' "restricted")' in found[0]
+    )
+
+
+HOST_PATH = {"volumes": [{"name": "x", "hostPath": {"path": "/x"}}]}
+
+
+@pytest.mark.parametrize(
+    ("fields", "broken", "fix"),
+    [
+        ({"ipc": "isolated"}, "(a privileged container)", "; set privileged: false, or label"),
+        ({"privileged": False}, "(hostIPC)", "; set ipc: isolated, or label"),
+        (
+            {"ipc": "isolated", "privileged": False, **HOST_PATH},
+            "(hostPath volumes (/x))",
+            "; remove the hostPath volumes from engines.my-cache.volumes, or label",
+        ),
+        (
+            HOST_PATH,
+            "(hostIPC, a privileged container, hostPath volumes (/x))",
+            "; set ipc: isolated and privileged: false and remove the hostPath volumes from"
+            " engines.my-cache.volumes, or label",
+        ),
+        (
+            {"gpuVendor": "amd"},
+            "(hostIPC, a privileged container, hostPath volumes (/dev/kfd, /dev/dri))",
+            "; gpuVendor amd needs a privileged container and the host's device nodes, which"
+            " baseline never admits: label",
+        ),
+    ],
+    ids=["isolated-privileged", "host-unprivileged", "own-host-path", "host-and-own", "amd"],
+)
+def test_the_baseline_fix_names_only_what_the_entry_breaks(fields, broken, fix):
+    values = {"engines": {"my-cache": engine(**fields)}}
+    (found,) = errors(render(values, cluster(namespace(NAMESPACE, "baseline"), NVIDIA)))
+    assert f"rejects this entry's pods {broken}{fix}" in found
+    assert found.endswith("pod-security.kubernetes.io/enforce=privileged")
+
+
+# Helm's lookup fails the whole render on any error but NotFound (helm/helm
+# pkg/engine/lookup_func.go): here, RBAC forbidding the installer to get a RuntimeClass.
+FORBIDDEN = """{{- define "lmcache.lookup" -}}
+{{- fail "error calling lookup: runtimeclasses.node.k8s.io is forbidden" -}}
+{{- end -}}
+"""
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_preflight_false_asks_the_cluster_nothing(helm):
+    values = {**BASELINE_ENGINE, "coordinators": {"fleet": {}}}
+    forbidden = render(values, "", helm, seam=FORBIDDEN)
+    assert not forbidden.ok and "is forbidden" in forbidden.stderr
+    off = render({**values, "preflight": {"enabled": False}}, "", helm, seam=FORBIDDEN)
+    assert off.ok, off.stderr
+    assert off.stdout == render(values, None, helm).stdout
 
 
 def test_preflight_false_asks_nothing():

@@ -123,6 +123,14 @@ CASES = [
     Case("shm-emptydir", eng(volumes=[{"name": "shm", "emptyDir": {"medium": "Memory"}}],
                              volumeMounts=[{"name": "shm", "mountPath": "/dev/shm/"}]),
          f"{E}.volumeMounts", word="'shm'"),
+    # 0 is no limit at all and a bare number is bytes: neither is a /dev/shm for vLLM
+    Case("consumer-shm-zero", eng(ipc="isolated", consumerShmSizeLimit="0"),
+         f"{E}.consumerShmSizeLimit"),
+    Case("consumer-shm-bare-bytes", eng(ipc="isolated", consumerShmSizeLimit="16"),
+         f"{E}.consumerShmSizeLimit"),
+    Case("consumer-shm-zero-with-unit", eng(consumerShmSizeLimit="0Gi"), f"{E}.consumerShmSizeLimit"),
+    Case("consumer-shm-lowercase-unit", cb(consumerShmSizeLimit="16gi"),
+         f"{B}.consumerShmSizeLimit"),
     Case("pull-secret-without-name", eng(imagePullSecrets=[{}]), f"{E}.imagePullSecrets.0.name",
          f"{E}.imagePullSecrets.0", "name"),
     # --- CacheBlendSpec (1.3)
@@ -236,6 +244,7 @@ def test_boundary_values_are_accepted(helm):
                 prometheus={"port": 1},
                 runtimeClassName="",
                 nodeSelector={},
+                consumerShmSizeLimit="0.5Gi",
                 coordinator={"ref": {"name": "fleet"}, "heartbeatInterval": 1},
             ),
         },

@@ -102,7 +102,11 @@ def test_the_webhook_reads_the_mode_and_size_from_the_charts_configmap(values_fi
         assert config.shm_size_limit == size
 
 
-def test_a_bad_size_in_the_configmap_is_an_error_naming_the_key():
-    data = {"kv-transfer-config.json": "{}", "consumer-shm-size-limit": "lots"}
-    with pytest.raises(EngineConfigError, match="consumer-shm-size-limit: must be a quantity"):
+@pytest.mark.parametrize("size", ["lots", "0", "16", "0Gi"])
+def test_a_bad_size_in_the_configmap_is_an_error_naming_the_key(size):
+    # "0" (no limit) and "16" (16 bytes) are Kubernetes quantities, but no /dev/shm vLLM can use
+    data = {"kv-transfer-config.json": "{}", "consumer-shm-size-limit": size}
+    with pytest.raises(
+        EngineConfigError, match="consumer-shm-size-limit: must be a positive quantity with a unit"
+    ):
         parse_connection_data("llm", "e", data)

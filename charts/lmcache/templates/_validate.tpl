@@ -103,7 +103,11 @@ release namespace itself is never reported (--create-namespace makes it after re
 {{- end -}}
 {{- $level := dig "metadata" "labels" "pod-security.kubernetes.io/enforce" "" $releaseNS -}}
 {{- /* Pod Security reads a value it cannot parse as its strictest level */ -}}
-{{- if and $level (not (has $level (list "privileged" "baseline" "restricted"))) -}}{{- $level = "restricted" -}}{{- end -}}
+{{- $levelWords := printf "%q" $level -}}
+{{- if and $level (not (has $level (list "privileged" "baseline" "restricted"))) -}}
+{{- $levelWords = printf "%q (not a level Pod Security knows, so it applies \"restricted\")" $level -}}
+{{- $level = "restricted" -}}
+{{- end -}}
 {{- range $e := $entries -}}
 {{- $base := printf "%s.%s" $e.kind $e.name -}}
 {{- $s := $e.spec -}}
@@ -122,10 +126,19 @@ proves the two agree). */ -}}
 {{- range $s.volumes -}}{{- if hasKey . "hostPath" -}}{{- $hostPaths = append $hostPaths (toString .hostPath.path) -}}{{- end -}}{{- end -}}
 {{- if $hostPaths -}}{{- $baseline = append $baseline (printf "hostPath volumes (%s)" (join ", " $hostPaths)) -}}{{- end -}}
 {{- if and (eq $level "baseline") $baseline -}}
-{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"baseline\", which rejects this entry's pods (%s); set ipc: isolated and privileged: false, which baseline admits (gpuVendor amd cannot: it needs the host's device nodes), or label the namespace pod-security.kubernetes.io/enforce=privileged" $base $.Release.Namespace (join ", " $baseline)) -}}
+{{- /* The fix names only what this entry breaks: its mode, its vendor, its own hostPath volumes */ -}}
+{{- $fixes := list -}}
+{{- $amd := and $engine (eq $s.gpuVendor "amd") -}}
+{{- $settings := list -}}
+{{- if and $engine (eq $s.ipc "host") -}}{{- $settings = append $settings "ipc: isolated" -}}{{- end -}}
+{{- if and $engine $s.privileged -}}{{- $settings = append $settings "privileged: false" -}}{{- end -}}
+{{- if $settings -}}{{- $fixes = append $fixes (printf "set %s" (join " and " $settings)) -}}{{- end -}}
+{{- if gt (len $hostPaths) (ternary 2 0 $amd) -}}{{- $fixes = append $fixes (printf "remove the hostPath volumes from %s.volumes" $base) -}}{{- end -}}
+{{- $fix := ternary "gpuVendor amd needs a privileged container and the host's device nodes, which baseline never admits: label the namespace pod-security.kubernetes.io/enforce=privileged" (printf "%s, or label the namespace pod-security.kubernetes.io/enforce=privileged" (join " and " $fixes)) $amd -}}
+{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"baseline\", which rejects this entry's pods (%s); %s" $base $.Release.Namespace (join ", " $baseline) $fix) -}}
 {{- else if eq $level "restricted" -}}
 {{- $restricted := concat $baseline (ternary (list "runAsNonRoot unset: the lmcache image runs as root" "allowPrivilegeEscalation not false" "capabilities not dropping ALL" "no seccompProfile") (list "runAsNonRoot unset: the lmcache image runs as root") $engine) -}}
-{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security \"restricted\", which rejects this entry's pods (%s); label the namespace pod-security.kubernetes.io/enforce=baseline (it admits coordinators, and engines with ipc: isolated and privileged: false) or privileged (every mode)" $base $.Release.Namespace (join ", " $restricted)) -}}
+{{- $errors = append $errors (printf "%s: namespace %s enforces Pod Security %s, which rejects this entry's pods (%s); label the namespace pod-security.kubernetes.io/enforce=baseline (it admits coordinators, and engines with ipc: isolated and privileged: false) or privileged (every mode)" $base $.Release.Namespace $levelWords (join ", " $restricted)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -153,6 +166,12 @@ WARNING rules of lmcache_k8s/relations.py, with their words. NOTES.txt prints th
 {{- range $e := include "lmcache.entries" (list . "coordinators") | fromJsonArray -}}
 {{- if gt (int64 $e.spec.replicas) 1 -}}
 {{- $warnings = append $warnings (printf "coordinators.%s.replicas: %s replicas do not share the in-memory registry; engines will see different fleets" $e.name (include "lmcache.int" $e.spec.replicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- /* coordinator_not_best_effort */ -}}
+{{- range $e := include "lmcache.entries" (list . "coordinators") | fromJsonArray -}}
+{{- if not (or $e.spec.resources.requests $e.spec.resources.limits) -}}
+{{- $warnings = append $warnings (printf "coordinators.%s.resources: sets no requests or limits, so the pod is BestEffort: evicted first under node pressure, losing the in-memory fleet registry; keep the default or set requests" $e.name) -}}
 {{- end -}}
 {{- end -}}
 {{- /* blend_engines_report_events */ -}}
